@@ -1,0 +1,467 @@
+/* agent.c — cycles, collector threads, publication and delivery (see agent.h). */
+#include "agent.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../encode/remote_write.h"
+#include "../encode/text.h"
+#include "collector.h"
+#include "log.h"
+#include "runner.h"
+#include "selfmetrics.h"
+#include "sender.h"
+
+#ifndef SLURMPUSH_VERSION
+#define SLURMPUSH_VERSION "0.0.0"
+#endif
+
+typedef struct {
+    agent *owner;
+    const collector_def *def;
+    char **argv;
+    const char *command;
+    char *duration_help;
+    pthread_t thread;
+    bool running, has_thread;
+    /* guarded by agent.lock */
+    sample_set *latest;
+    uint64_t errors;
+    int64_t last_success_ms;
+    bool last_ok;
+} collector_rt;
+
+struct agent {
+    const config *cfg;
+    collector_rt *collectors;
+    size_t n_collectors;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bool stopping;
+    snapshot snap;
+    endpoint_ref *endpoints; /* remote-write ones first, then the Pushgateway */
+    size_t n_remote_write, n_endpoints;
+    char *pushgateway_group_url;
+    double start_time_s;
+    uint64_t nonfinite_skipped, invalid_skipped; /* guarded by lock */
+};
+
+/* ---------------------------------------------------------------- endpoints */
+
+/* The URL as logs and labels may show it: no user info, no query (either may hold a secret). */
+static char *redact_url(const char *url) {
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end ? scheme_end + 3 : url;
+    const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+    if (at && (!slash || at < slash)) host = at + 1;
+    size_t scheme_len = scheme_end ? (size_t)(scheme_end + 3 - url) : 0;
+    size_t rest = strcspn(host, "?#");
+    char *out = xmalloc(scheme_len + rest + 1);
+    memcpy(out, url, scheme_len);
+    memcpy(out + scheme_len, host, rest);
+    out[scheme_len + rest] = '\0';
+    return out;
+}
+
+static const char *const remote_write_headers[] = {
+    "Content-Encoding: snappy",
+    "Content-Type: application/x-protobuf",
+    "X-Prometheus-Remote-Write-Version: 0.1.0",
+    "User-Agent: slurmpush/" SLURMPUSH_VERSION,
+    NULL,
+};
+
+static const char *const pushgateway_headers[] = {
+    "Content-Type: text/plain; version=0.0.4; charset=utf-8",
+    "User-Agent: slurmpush/" SLURMPUSH_VERSION,
+    NULL,
+};
+
+/* Appends a Pushgateway grouping-key element, base64url-encoded when plain text cannot carry it. */
+static void append_group_element(buf *url, const char *label, const char *value) {
+    bool plain = *value;
+    for (const char *p = value; *p && plain; p++)
+        plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p);
+    if (plain) {
+        buf_printf(url, "/%s/%s", label, value);
+        return;
+    }
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    buf_printf(url, "/%s@base64/", label);
+    const unsigned char *s = (const unsigned char *)value;
+    size_t n = strlen(value);
+    if (!n) buf_puts(url, "=");
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) | (i + 2 < n ? s[i + 2] : 0);
+        char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], b64[v >> 6 & 63], b64[v & 63]};
+        buf_append(url, q, i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
+    }
+}
+
+static void start_endpoints(agent *a) {
+    const config *cfg = a->cfg;
+    size_t n = cfg->remote_write_urls.n + (cfg->pushgateway_url ? 1 : 0);
+    a->endpoints = xcalloc(n ? n : 1, sizeof *a->endpoints);
+    if (cfg->dry_run) return;
+    for (size_t i = 0; i < cfg->remote_write_urls.n; i++) {
+        char *name = redact_url(cfg->remote_write_urls.items[i]);
+        sender_config sc = {.name = name,
+                            .url = cfg->remote_write_urls.items[i],
+                            .method = "POST",
+                            .headers = remote_write_headers,
+                            .mode = SENDER_FIFO,
+                            .timeout_s = cfg->remote_write_timeout,
+                            .queue_max_bytes = (size_t)cfg->remote_write_queue_bytes};
+        a->endpoints[a->n_endpoints++] = (endpoint_ref){name, "remote_write", sender_start(&sc)};
+        a->n_remote_write++;
+    }
+    if (cfg->pushgateway_url) {
+        buf url = {0};
+        buf_puts(&url, cfg->pushgateway_url);
+        while (url.len && url.data[url.len - 1] == '/') url.data[--url.len] = '\0';
+        buf_puts(&url, "/metrics");
+        append_group_element(&url, "job", cfg->pushgateway_job);
+        const char *instance = cfg->pushgateway_instance;
+        for (size_t i = 0; !instance && i < cfg->n_extra_labels; i++)
+            if (!strcmp(cfg->extra_labels[i].name, "cluster")) instance = cfg->extra_labels[i].value;
+        char host[256] = "slurmpush";
+        if (!instance && gethostname(host, sizeof host - 1) == 0) instance = host;
+        append_group_element(&url, "instance", instance ? instance : "slurmpush");
+        a->pushgateway_group_url = url.data;
+        char *name = redact_url(url.data);
+        sender_config sc = {.name = name,
+                            .url = url.data,
+                            .method = "PUT",
+                            .headers = pushgateway_headers,
+                            .mode = SENDER_LATEST_ONLY,
+                            .timeout_s = cfg->remote_write_timeout,
+                            .queue_max_bytes = (size_t)cfg->remote_write_queue_bytes};
+        a->endpoints[a->n_endpoints++] = (endpoint_ref){name, "pushgateway", sender_start(&sc)};
+    }
+}
+
+/* ---------------------------------------------------------------- collectors */
+
+typedef struct {
+    const collector_def *def;
+    void *state;
+} parse_ctx;
+
+static int on_line(void *ctx, char *line, size_t len, char *why, size_t why_len) {
+    parse_ctx *p = ctx;
+    return p->def->parse_line(p->state, line, len, why, why_len);
+}
+
+/* Adds the collector's self-metrics: the seed's duration (ms) and error counter, and ours. */
+static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result *res) {
+    const collector_def *d = rt->def;
+    fam_set(ss_family(ss, d->duration_metric, rt->duration_help, METRIC_GAUGE, NULL), floor(res->seconds * 1000), NULL);
+    fam_set(ss_family(ss, d->error_metric, d->error_help, METRIC_COUNTER, NULL), (double)rt->errors, NULL);
+    FAM_SET(ss_family(ss, "slurmpush_collector_duration_seconds", "Wall time of the collector's last run.", METRIC_GAUGE,
+                      "collector", NULL),
+            res->seconds, d->name);
+    FAM_SET(ss_family(ss, "slurmpush_collector_errors_total",
+                      "Failed runs: command failed, timed out, printed too much or printed unexpected output.",
+                      METRIC_COUNTER, "collector", NULL),
+            (double)rt->errors, d->name);
+    FAM_SET(ss_family(ss, "slurmpush_collector_success", "1 if the collector's last run succeeded, else 0.", METRIC_GAUGE,
+                      "collector", NULL),
+            rt->last_ok ? 1 : 0, d->name);
+    FAM_SET(ss_family(ss, "slurmpush_collector_last_success_timestamp_seconds", "When the collector last succeeded.",
+                      METRIC_GAUGE, "collector", NULL),
+            (double)rt->last_success_ms / 1000.0, d->name);
+}
+
+/* Runs the command once and parses it; on any failure the set holds no series built from it. */
+static sample_set *collect(collector_rt *rt, run_result *res) {
+    const config *cfg = rt->owner->cfg;
+    sample_set *ss = ss_new(0);
+    parse_ctx ctx = {rt->def, xcalloc(1, rt->def->state_size ? rt->def->state_size : 1)};
+    if (rt->def->begin) rt->def->begin(ctx.state, ss);
+    runner_run(rt->argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, on_line, &ctx, res);
+    if (res->status == RUN_OK && rt->def->end) rt->def->end(ctx.state, ss);
+    if (rt->def->release) rt->def->release(ctx.state);
+    free(ctx.state);
+    int64_t when = now_ms();
+    if (res->status != RUN_OK) {
+        ss_free(ss);
+        ss = ss_new(when);
+    }
+    ss->timestamp_ms = when;
+    return ss;
+}
+
+static void enqueue_remote_write(agent *a, const sample_set *ss);
+
+static void *collector_thread(void *arg) {
+    collector_rt *rt = arg;
+    agent *a = rt->owner;
+    run_result res;
+    sample_set *ss = collect(rt, &res);
+    pthread_mutex_lock(&a->lock);
+    rt->last_ok = res.status == RUN_OK;
+    if (rt->last_ok) rt->last_success_ms = ss->timestamp_ms;
+    else rt->errors++;
+    add_self_metrics(rt, ss, &res);
+    pthread_mutex_unlock(&a->lock);
+    ss_finish(ss);
+    if (res.status != RUN_OK) {
+        char what[256];
+        log_kv(LOG_ERROR, "collector failed", "collector", rt->def->name, "command", rt->command, "error",
+               run_status_text(&res, what, sizeof what), "stderr", res.stderr_head, NULL);
+    } else {
+        if (res.stderr_head[0])
+            log_kv(LOG_WARN, "command wrote to stderr", "collector", rt->def->name, "stderr", res.stderr_head, NULL);
+        log_kv(LOG_DEBUG, "collector done", "collector", rt->def->name, "lines", LOG_INT(res.lines), "seconds",
+               LOG_DBL(res.seconds), "series", LOG_INT(ss_series_count(ss)), NULL);
+    }
+    enqueue_remote_write(a, ss);
+    pthread_mutex_lock(&a->lock);
+    sample_set *old = rt->latest;
+    rt->latest = ss;
+    rt->running = false;
+    pthread_cond_broadcast(&a->changed);
+    pthread_mutex_unlock(&a->lock);
+    ss_free(old);
+    return NULL;
+}
+
+/* Starts every enabled collector that is not still running from an earlier cycle. */
+static void start_collectors(agent *a) {
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < a->n_collectors; i++) {
+        collector_rt *rt = &a->collectors[i];
+        if (rt->running) {
+            log_kv(LOG_WARN, "collector still running from the last cycle; not started again", "collector", rt->def->name, NULL);
+            continue;
+        }
+        if (rt->has_thread) pthread_join(rt->thread, NULL);
+        rt->running = true;
+        rt->has_thread = true;
+        pthread_create(&rt->thread, NULL, collector_thread, rt);
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+static bool any_running(agent *a) {
+    for (size_t i = 0; i < a->n_collectors; i++)
+        if (a->collectors[i].running) return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------- publishing */
+
+typedef struct {
+    sender *s;
+} rw_sink;
+
+static void to_queue(void *ctx, uint8_t *body, size_t len, size_t samples) {
+    rw_sink *sink = ctx;
+    sender_enqueue(sink->s, body, len, samples);
+}
+
+static void enqueue_remote_write(agent *a, const sample_set *ss) {
+    for (size_t i = 0; i < a->n_remote_write; i++) {
+        rw_sink sink = {a->endpoints[i].s};
+        rw_stats st;
+        rw_encode(&ss, 1, a->cfg->extra_labels, a->cfg->n_extra_labels, (size_t)a->cfg->remote_write_max_samples, to_queue, &sink,
+                  &st);
+        if (i == 0 && (st.nonfinite_skipped || st.invalid_skipped)) {
+            pthread_mutex_lock(&a->lock);
+            a->nonfinite_skipped += st.nonfinite_skipped;
+            a->invalid_skipped += st.invalid_skipped;
+            pthread_mutex_unlock(&a->lock);
+            log_kv(LOG_WARN, "values left out of the push", "not_finite", LOG_INT(st.nonfinite_skipped), "invalid_name",
+                   LOG_INT(st.invalid_skipped), NULL);
+        }
+    }
+}
+
+static sample_set *agent_self_metrics(agent *a) {
+    sample_set *ss = ss_new(now_ms());
+    emit_process_metrics(ss, a->start_time_s);
+    emit_build_info(ss);
+    emit_sender_metrics(ss, a->endpoints, a->n_endpoints);
+    pthread_mutex_lock(&a->lock);
+    family *skipped = ss_family(ss, "slurmpush_samples_skipped_total",
+                                "Values left out of pushes: not finite (NaN, Inf) or with an invalid name.", METRIC_COUNTER,
+                                "reason", NULL);
+    FAM_SET(skipped, (double)a->nonfinite_skipped, "not_finite");
+    FAM_SET(skipped, (double)a->invalid_skipped, "invalid_name");
+    pthread_mutex_unlock(&a->lock);
+    ss_finish(ss);
+    return ss;
+}
+
+/* Renders every collector's latest result plus self into text; the caller holds no lock. */
+static void compose_text(agent *a, const sample_set *self, bool timestamps, buf *out) {
+    pthread_mutex_lock(&a->lock);
+    const sample_set **sets = xcalloc(a->n_collectors + 1, sizeof *sets);
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_collectors; i++)
+        if (a->collectors[i].latest) sets[n++] = a->collectors[i].latest;
+    sets[n++] = self;
+    text_encode(sets, n, a->cfg->extra_labels, a->cfg->n_extra_labels, timestamps, out);
+    pthread_mutex_unlock(&a->lock);
+    free(sets);
+}
+
+/* End of a cycle: self-metrics to remote-write, the snapshot for /metrics, the Pushgateway group. */
+static void finish_cycle(agent *a) {
+    sample_set *self = agent_self_metrics(a);
+    enqueue_remote_write(a, self);
+    buf text = {0};
+    compose_text(a, self, false, &text);
+    if (a->pushgateway_group_url) {
+        sender *pg = a->endpoints[a->n_endpoints - 1].s;
+        size_t samples = 0;
+        for (size_t i = 0; i < text.len; i++) samples += text.data[i] == '\n';
+        uint8_t *body = xmalloc(text.len ? text.len : 1);
+        memcpy(body, text.data, text.len);
+        sender_enqueue(pg, body, text.len, samples);
+    }
+    snapshot_publish(&a->snap, &text);
+    ss_free(self);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+agent *agent_new(const config *cfg) {
+    agent *a = xcalloc(1, sizeof *a);
+    a->cfg = cfg;
+    a->start_time_s = (double)now_ms() / 1000.0;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->changed, NULL);
+    snapshot_init(&a->snap);
+    size_t n = 0;
+    while (all_collectors[n]) n++;
+    a->collectors = xcalloc(n ? n : 1, sizeof *a->collectors);
+    for (size_t i = 0; i < n; i++) {
+        const collector_def *d = all_collectors[i];
+        if (!*(const bool *)((const char *)cfg + d->enabled_option)) continue;
+        const char *command = *(char *const *)((const char *)cfg + d->command_option);
+        char **argv = runner_split(command);
+        if (!argv) {
+            log_kv(LOG_ERROR, "collector command is empty or has unbalanced quotes", "collector", d->name, "command", command, NULL);
+            agent_free(a);
+            return NULL;
+        }
+        collector_rt *rt = &a->collectors[a->n_collectors++];
+        *rt = (collector_rt){.owner = a, .def = d, .argv = argv, .command = command};
+        buf help = {0};
+        buf_printf(&help, "how long the cmd [%s] took (ms)", command);
+        rt->duration_help = help.data;
+    }
+    start_endpoints(a);
+    return a;
+}
+
+snapshot *agent_snapshot(agent *a) { return &a->snap; }
+
+void agent_request_stop(agent *a) {
+    pthread_mutex_lock(&a->lock);
+    a->stopping = true;
+    pthread_cond_broadcast(&a->changed);
+    pthread_mutex_unlock(&a->lock);
+}
+
+static void deadline_after(struct timespec *ts, double seconds) {
+    clock_gettime(CLOCK_REALTIME, ts);
+    double whole = floor(seconds);
+    ts->tv_sec += (time_t)whole;
+    ts->tv_nsec += (long)((seconds - whole) * 1e9);
+    if (ts->tv_nsec >= 1000000000L) ts->tv_sec++, ts->tv_nsec -= 1000000000L;
+}
+
+int agent_run(agent *a) {
+    log_kv(LOG_INFO, "starting", "version", SLURMPUSH_VERSION, "cycle_seconds", LOG_DBL(a->cfg->cycle_seconds), "collectors",
+           LOG_INT(a->n_collectors), "remote_write_endpoints", LOG_INT(a->n_remote_write), NULL);
+    double next = mono_seconds();
+    for (;;) {
+        start_collectors(a);
+        next += a->cfg->cycle_seconds;
+        double now = mono_seconds();
+        if (next < now) next = now + a->cfg->cycle_seconds - fmod(now - next, a->cfg->cycle_seconds);
+        /* wait until this cycle's collectors are done (then finish the cycle), or the tick */
+        bool finished = false;
+        pthread_mutex_lock(&a->lock);
+        for (;;) {
+            if (a->stopping) break;
+            if (!finished && !any_running(a)) {
+                pthread_mutex_unlock(&a->lock);
+                finish_cycle(a);
+                finished = true;
+                pthread_mutex_lock(&a->lock);
+                continue;
+            }
+            double left = next - mono_seconds();
+            if (left <= 0) break;
+            struct timespec until;
+            deadline_after(&until, left);
+            pthread_cond_timedwait(&a->changed, &a->lock, &until);
+        }
+        bool stopping = a->stopping;
+        pthread_mutex_unlock(&a->lock);
+        if (!finished && !stopping) finish_cycle(a); /* a collector is late: publish what did complete */
+        if (stopping) break;
+    }
+    log_kv(LOG_INFO, "stopping", NULL);
+    return 0;
+}
+
+int agent_run_once(agent *a, FILE *dry_run_out) {
+    start_collectors(a);
+    pthread_mutex_lock(&a->lock);
+    while (any_running(a) && !a->stopping) pthread_cond_wait(&a->changed, &a->lock);
+    bool collectors_ok = !any_running(a);
+    for (size_t i = 0; i < a->n_collectors; i++) collectors_ok = collectors_ok && a->collectors[i].last_ok;
+    pthread_mutex_unlock(&a->lock);
+    int rc = collectors_ok ? 0 : 1;
+    if (dry_run_out) {
+        sample_set *self = agent_self_metrics(a);
+        buf text = {0};
+        compose_text(a, self, true, &text);
+        fwrite(text.data ? text.data : "", 1, text.len, dry_run_out);
+        fflush(dry_run_out);
+        buf_free(&text);
+        ss_free(self);
+        return rc;
+    }
+    finish_cycle(a);
+    for (size_t i = 0; i < a->n_endpoints; i++) {
+        sender_stats st;
+        bool idle = sender_wait_idle(a->endpoints[i].s, a->cfg->remote_write_timeout + 5);
+        sender_get_stats(a->endpoints[i].s, &st);
+        if (!idle || st.requests_dropped || st.requests_evicted) {
+            log_kv(LOG_ERROR, "push did not complete", "endpoint", a->endpoints[i].endpoint, "delivered", idle ? "all" : "not all",
+                   "rejected_requests", LOG_INT(st.requests_dropped), NULL);
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+void agent_free(agent *a) {
+    if (!a) return;
+    for (size_t i = 0; i < a->n_endpoints; i++) {
+        sender_stop(a->endpoints[i].s);
+        free((char *)a->endpoints[i].endpoint);
+    }
+    free(a->endpoints);
+    free(a->pushgateway_group_url);
+    for (size_t i = 0; i < a->n_collectors; i++) {
+        collector_rt *rt = &a->collectors[i];
+        if (rt->has_thread) pthread_join(rt->thread, NULL);
+        ss_free(rt->latest);
+        free(rt->argv);
+        free(rt->duration_help);
+    }
+    free(a->collectors);
+    snapshot_destroy(&a->snap);
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->changed);
+    free(a);
+}

@@ -1,0 +1,46 @@
+/* collector.h — what a collector is. One collector per file under collect/, each a
+ * descriptor with designated initializers: its name, where its on/off switch and command
+ * live in the configuration, its seed-compatible self-metric names, and three callbacks
+ * that turn a stream of lines into families. A collector never sees HTTP, protobuf or
+ * another collector; adding a metric family touches its one file. */
+#ifndef SLURMPUSH_COLLECTOR_H
+#define SLURMPUSH_COLLECTOR_H
+
+#include <stddef.h>
+
+#include "options.h"
+#include "samples.h"
+
+typedef struct collector_def {
+    const char *name;          /* label value of collector="…" */
+    size_t enabled_option;     /* offsetof(config, <bool>): its on/off switch (default in the option table) */
+    size_t command_option;     /* offsetof(config, <char *>): its command line */
+    const char *error_metric;  /* seed-compatible error counter name */
+    const char *error_help;
+    const char *duration_metric; /* seed-compatible duration gauge (ms) */
+    size_t state_size;         /* bytes of private state the callbacks share during one run */
+    /* Declares families into out before the first line. */
+    void (*begin)(void *state, sample_set *out);
+    /* One line of output; returns non-zero (and says why) if the line is not what was asked for. */
+    int (*parse_line)(void *state, char *line, size_t len, char *why, size_t why_len);
+    /* After a successful run: emit what needs all lines (may be NULL). */
+    void (*end)(void *state, sample_set *out);
+    /* Frees what the state holds outside the set's arena (may be NULL); called after every run. */
+    void (*release)(void *state);
+} collector_def;
+
+/* The registry: every collector the agent knows, NULL-terminated. */
+extern const collector_def *const all_collectors[];
+
+/* Helpers shared by the parsers. */
+/* Splits line on '|' into at most max fields; the last field takes the rest of the line. */
+size_t split_fields(char *line, char **fields, size_t max);
+/* Parses a Slurm memory size: number with optional K/M/G/T/P suffix; no suffix = MB.
+ * Writes the seed's SI bytes (M = 1e6) and true bytes (M = 2^20); "N/A" and "" give 0. */
+int parse_slurm_memory(const char *s, double *si_bytes, double *bytes);
+/* Parses a whole decimal number (optional leading '-'); -1 when s is anything else. */
+int parse_int(const char *s, long long *out);
+/* Parses a number; "N/A" and friends give *missing = 1 and 0. -1 on garbage. */
+int parse_number_or_na(const char *s, double *out, int *missing);
+
+#endif

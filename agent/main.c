@@ -1,0 +1,80 @@
+/* main.c — start-up: options, signals, listener, the loop; shutdown on SIGTERM/SIGINT. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "agent.h"
+#include "listener.h"
+#include "log.h"
+#include "options.h"
+
+typedef struct {
+    agent *a;
+    sigset_t set;
+} signal_watch;
+
+/* Turns SIGTERM/SIGINT into an orderly stop; no code runs in signal context. */
+static void *watch_signals(void *arg) {
+    signal_watch *w = arg;
+    int sig = 0;
+    sigwait(&w->set, &sig);
+    log_kv(LOG_INFO, "signal received; stopping", "signal", LOG_INT(sig), NULL);
+    agent_request_stop(w->a);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    config cfg;
+    options_result parsed = options_parse(&cfg, argc, argv);
+    if (parsed != OPTIONS_OK) {
+        options_free(&cfg);
+        return parsed == OPTIONS_EXIT_OK ? 0 : 2;
+    }
+    log_set_level((log_level)log_parse_level(cfg.log_level));
+
+    /* every thread inherits this mask; the watcher alone takes the signals */
+    signal_watch watch;
+    sigemptyset(&watch.set);
+    sigaddset(&watch.set, SIGTERM);
+    sigaddset(&watch.set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &watch.set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    agent *a = agent_new(&cfg);
+    if (!a) {
+        curl_global_cleanup();
+        options_free(&cfg);
+        return 2;
+    }
+    watch.a = a;
+    pthread_t watcher;
+    pthread_create(&watcher, NULL, watch_signals, &watch);
+    pthread_detach(watcher);
+
+    int rc;
+    bool one_cycle = cfg.once || cfg.dry_run;
+    listener *l = NULL;
+    if (!one_cycle && cfg.listen_address[0]) {
+        char err[256];
+        l = listener_start(cfg.listen_address, cfg.telemetry_path, agent_snapshot(a), err, sizeof err);
+        if (!l) {
+            log_kv(LOG_ERROR, "cannot start the listener", "error", err, NULL);
+            agent_free(a);
+            curl_global_cleanup();
+            options_free(&cfg);
+            return 2;
+        }
+        log_kv(LOG_INFO, "listening", "address", cfg.listen_address, "path", cfg.telemetry_path, NULL);
+    }
+    if (cfg.dry_run) rc = agent_run_once(a, stdout);
+    else if (cfg.once) rc = agent_run_once(a, NULL);
+    else rc = agent_run(a);
+    listener_stop(l);
+    agent_free(a);
+    curl_global_cleanup();
+    options_free(&cfg);
+    return rc;
+}

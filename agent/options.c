@@ -1,0 +1,334 @@
+/* options.c — the option table and everything it drives (see options.h). */
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+#ifndef SLURMPUSH_VERSION
+#define SLURMPUSH_VERSION "0.0.0"
+#endif
+
+typedef enum { OPT_STRING, OPT_BOOL, OPT_SECONDS, OPT_BYTES, OPT_COUNT, OPT_LIST } opt_type;
+
+typedef struct {
+    const char *name;   /* long name; also accepted with one dash, as the seed's Go flags */
+    opt_type type;
+    const char *def;    /* default, as text; NULL = unset */
+    const char *env;    /* environment variable read before the command line, or NULL */
+    size_t offset;      /* where the value lands in struct config */
+    const char *help;
+} option_def;
+
+#define AT(field) offsetof(config, field)
+
+/* The one declaration of every option. Order here is the order of --help. */
+static const option_def option_table[] = {
+    {"web.listen-address", OPT_STRING, ":9092", NULL, AT(listen_address),
+     "Address of the built-in HTTP listener (/metrics); empty disables it."},
+    {"web.telemetry-path", OPT_STRING, "/metrics", NULL, AT(telemetry_path), "Path that serves the metrics."},
+    {"web.log-level", OPT_STRING, "info", "LOGLEVEL", AT(log_level), "Log level: debug, info, warn (warning), error."},
+    {"slurm.poll-limit", OPT_SECONDS, "10", "POLL_LIMIT", AT(poll_limit),
+     "Seconds between collection cycles; no Slurm command runs more often."},
+    {"interval", OPT_SECONDS, "0", NULL, AT(interval), "A longer cycle than --slurm.poll-limit (0: use the poll limit)."},
+    {"slurm.cli-timeout", OPT_SECONDS, "10", "CLI_TIMEOUT",
+     AT(cli_timeout), "Seconds a Slurm command may run before its process group is killed."},
+    {"slurm.cli-max-output", OPT_BYTES, "268435456", NULL, AT(cli_max_output),
+     "Largest output (bytes) accepted from one Slurm command; more fails the run."},
+    {"slurm.squeue-cli", OPT_STRING,
+     "squeue --states=all -h -r -O JobID:|,UserName:|,Account:|,Partition:|,State:|,NumCPUs:|,MinMemory:|,"
+     "tres-alloc:|,Reason:",
+     NULL, AT(squeue_cli), "Command of the jobs collector (split on spaces, quotes group; no shell)."},
+    {"slurm.sinfo-cli", OPT_STRING,
+     "sinfo -h -N -O NodeList:|,Partition:|,StateLong:|,CPUsState:|,CPUsLoad:|,Memory:|,FreeMem:|,AllocMem:|,Weight:",
+     NULL, AT(sinfo_cli), "Command of the nodes collector (split on spaces, quotes group; no shell)."},
+    {"slurm.cli-fallback", OPT_BOOL, "true", NULL, AT(cli_fallback),
+     "Parse Slurm's text output (the only mode so far; false, JSON mode, is refused)."},
+    {"collector.jobs", OPT_BOOL, "true", NULL, AT(collect_jobs), "Run the jobs collector (squeue)."},
+    {"collector.nodes", OPT_BOOL, "true", NULL, AT(collect_nodes), "Run the nodes collector (sinfo)."},
+    {"label", OPT_LIST, NULL, NULL, AT(labels),
+     "name=value added to every pushed and served series (repeatable; replaces a same-named label)."},
+    {"remote-write.url", OPT_LIST, NULL, NULL, AT(remote_write_urls),
+     "Prometheus remote-write endpoint (repeatable); none: serve /metrics only."},
+    {"remote-write.timeout", OPT_SECONDS, "30", NULL, AT(remote_write_timeout), "Seconds one remote-write request may take."},
+    {"remote-write.max-samples-per-send", OPT_COUNT, "2000", NULL, AT(remote_write_max_samples),
+     "Samples in one remote-write request at most."},
+    {"remote-write.queue-max-bytes", OPT_BYTES, "67108864", NULL, AT(remote_write_queue_bytes),
+     "Compressed bytes queued per endpoint at most; the oldest request is dropped (and counted) beyond."},
+    {"pushgateway.url", OPT_STRING, NULL, NULL, AT(pushgateway_url),
+     "Pushgateway base URL; each cycle PUTs the group /metrics/job/<job>/instance/<instance>."},
+    {"pushgateway.job", OPT_STRING, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},
+    {"pushgateway.instance", OPT_STRING, NULL, NULL, AT(pushgateway_instance),
+     "Pushgateway instance (default: the cluster label, else the host name)."},
+    {"once", OPT_BOOL, "false", NULL, AT(once),
+     "Run one cycle (collect, push), wait for delivery, exit non-zero if a collector or push failed."},
+    {"dry-run", OPT_BOOL, "false", NULL, AT(dry_run),
+     "Run one cycle and print what would be pushed (text format, with timestamps); send nothing."},
+};
+enum { N_OPTIONS = sizeof option_table / sizeof option_table[0] };
+
+static const char *type_word(opt_type t) {
+    switch (t) {
+    case OPT_STRING: return "string";
+    case OPT_BOOL: return "bool";
+    case OPT_SECONDS: return "seconds";
+    case OPT_BYTES: return "bytes";
+    case OPT_COUNT: return "count";
+    case OPT_LIST: return "list";
+    }
+    return "";
+}
+
+static void *field(config *cfg, const option_def *o) { return (char *)cfg + o->offset; }
+
+static int parse_bool(const char *v, bool *out) {
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on")) *out = true;
+    else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off")) *out = false;
+    else return -1;
+    return 0;
+}
+
+/* Sets one option from text; returns 0 or writes why not into err. */
+static int set_option(config *cfg, const option_def *o, const char *v, char *err, size_t errlen) {
+    void *f = field(cfg, o);
+    char *end;
+    switch (o->type) {
+    case OPT_STRING:
+        free(*(char **)f);
+        *(char **)f = xstrdup(v);
+        return 0;
+    case OPT_BOOL:
+        if (parse_bool(v, f) == 0) return 0;
+        snprintf(err, errlen, "--%s wants true or false, not \"%s\"", o->name, v);
+        return -1;
+    case OPT_SECONDS: {
+        errno = 0;
+        double d = strtod(v, &end);
+        if (end == v || *end || errno || !isfinite(d) || d < 0) {
+            snprintf(err, errlen, "--%s wants a non-negative number of seconds, not \"%s\"", o->name, v);
+            return -1;
+        }
+        *(double *)f = d;
+        return 0;
+    }
+    case OPT_BYTES:
+    case OPT_COUNT: {
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (end == v || *end || errno || n <= 0) {
+            snprintf(err, errlen, "--%s wants a positive whole number, not \"%s\"", o->name, v);
+            return -1;
+        }
+        *(int64_t *)f = n;
+        return 0;
+    }
+    case OPT_LIST: {
+        strlist *l = f;
+        l->items = xrealloc(l->items, (l->n + 1) * sizeof *l->items);
+        l->items[l->n++] = xstrdup(v);
+        return 0;
+    }
+    }
+    return -1;
+}
+
+static const option_def *find_option(const char *name, size_t len) {
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strlen(option_table[i].name) == len && !strncmp(option_table[i].name, name, len)) return &option_table[i];
+    return NULL;
+}
+
+static void print_help(void) {
+    printf("Usage: slurmpush [options]\n\n"
+           "Collects Slurm state through the Slurm CLI and pushes it to Prometheus remote-write\n"
+           "receivers or a Pushgateway; also serves /metrics. Options take --name=value or\n"
+           "--name value; the seed exporter's single-dash spellings (-name) work too.\n\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option_def *o = &option_table[i];
+        printf("  --%s=%s\n      %s", o->name, type_word(o->type), o->help);
+        if (o->def) printf(" (default: %s)", o->def);
+        if (o->env) printf(" [env %s]", o->env);
+        printf("\n");
+    }
+    printf("  --help      Show this help.\n  --version   Show the version.\n");
+}
+
+static void print_help_markdown(void) {
+    printf("| option | type | default | env | meaning |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option_def *o = &option_table[i];
+        printf("| `--%s` | %s | ", o->name, type_word(o->type));
+        if (o->def && *o->def) {
+            printf("`");
+            for (const char *p = o->def; *p; p++) printf(*p == '|' ? "\\|" : "%c", *p);
+            printf("`");
+        }
+        printf(" | %s | %s |\n", o->env ? o->env : "", o->help);
+    }
+}
+
+bool valid_label_name(const char *s) {
+    if (!*s || !(isalpha((unsigned char)*s) || *s == '_')) return false;
+    for (s++; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_')) return false;
+    return true;
+}
+
+bool valid_metric_name(const char *s) {
+    if (!*s || !(isalpha((unsigned char)*s) || *s == '_' || *s == ':')) return false;
+    for (s++; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == ':')) return false;
+    return true;
+}
+
+static bool valid_http_url(const char *u) {
+    const char *rest = !strncmp(u, "http://", 7) ? u + 7 : !strncmp(u, "https://", 8) ? u + 8 : NULL;
+    if (!rest || !*rest || *rest == '/' || *rest == ':') return false;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ') return false;
+    return true;
+}
+
+/* Checks what the table cannot: cross-field rules and formats. */
+static int validate(config *cfg, char *err, size_t errlen) {
+    if (log_parse_level(cfg->log_level) < 0) {
+        snprintf(err, errlen, "--web.log-level must be debug, info, warn or error, not \"%s\"", cfg->log_level);
+        return -1;
+    }
+    if (cfg->poll_limit <= 0) {
+        snprintf(err, errlen, "--slurm.poll-limit must be more than 0 seconds");
+        return -1;
+    }
+    if (cfg->cli_timeout <= 0) {
+        snprintf(err, errlen, "--slurm.cli-timeout (CLI_TIMEOUT) must be more than 0 seconds");
+        return -1;
+    }
+    if (cfg->remote_write_timeout <= 0) {
+        snprintf(err, errlen, "--remote-write.timeout must be more than 0 seconds");
+        return -1;
+    }
+    if (!cfg->cli_fallback) {
+        snprintf(err, errlen, "--slurm.cli-fallback=false (JSON mode) is not supported yet; the text mode covers every metric");
+        return -1;
+    }
+    if (cfg->telemetry_path[0] != '/') {
+        snprintf(err, errlen, "--web.telemetry-path must start with /");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->remote_write_urls.n; i++)
+        if (!valid_http_url(cfg->remote_write_urls.items[i])) {
+            snprintf(err, errlen, "--remote-write.url \"%s\" is not an http:// or https:// URL", cfg->remote_write_urls.items[i]);
+            return -1;
+        }
+    if (cfg->pushgateway_url && !valid_http_url(cfg->pushgateway_url)) {
+        snprintf(err, errlen, "--pushgateway.url \"%s\" is not an http:// or https:// URL", cfg->pushgateway_url);
+        return -1;
+    }
+    if (!cfg->pushgateway_job || !*cfg->pushgateway_job) {
+        snprintf(err, errlen, "--pushgateway.job must not be empty");
+        return -1;
+    }
+    cfg->extra_labels = xcalloc(cfg->labels.n, sizeof *cfg->extra_labels);
+    for (size_t i = 0; i < cfg->labels.n; i++) {
+        char *item = cfg->labels.items[i], *eq = strchr(item, '=');
+        if (!eq) {
+            snprintf(err, errlen, "--label \"%s\" must be name=value", item);
+            return -1;
+        }
+        *eq = '\0';
+        if (!valid_label_name(item) || !strncmp(item, "__", 2)) {
+            snprintf(err, errlen, "--label name \"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)", item);
+            return -1;
+        }
+        if (!eq[1]) {
+            snprintf(err, errlen, "--label %s has an empty value (an empty label is an absent label)", item);
+            return -1;
+        }
+        size_t j = 0;
+        while (j < cfg->n_extra_labels && strcmp(cfg->extra_labels[j].name, item)) j++;
+        cfg->extra_labels[j] = (label_pair){item, eq + 1};
+        if (j == cfg->n_extra_labels) cfg->n_extra_labels++;
+    }
+    cfg->cycle_seconds = cfg->interval > cfg->poll_limit ? cfg->interval : cfg->poll_limit;
+    return 0;
+}
+
+options_result options_parse(config *cfg, int argc, char **argv) {
+    char err[512] = "";
+    *cfg = (config){0};
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (option_table[i].def) set_option(cfg, &option_table[i], option_table[i].def, err, sizeof err);
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option_def *o = &option_table[i];
+        const char *v = o->env ? getenv(o->env) : NULL;
+        if (v && *v && set_option(cfg, o, v, err, sizeof err) < 0) {
+            fprintf(stderr, "slurmpush: environment %s: %s\n", o->env, err);
+            return OPTIONS_ERROR;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-help") || !strcmp(arg, "-h")) {
+            print_help();
+            return OPTIONS_EXIT_OK;
+        }
+        if (!strcmp(arg, "--help-markdown")) {
+            print_help_markdown();
+            return OPTIONS_EXIT_OK;
+        }
+        if (!strcmp(arg, "--version") || !strcmp(arg, "-version")) {
+            printf("slurmpush %s\n", SLURMPUSH_VERSION);
+            return OPTIONS_EXIT_OK;
+        }
+        if (arg[0] != '-' || !arg[1]) {
+            fprintf(stderr, "slurmpush: unexpected argument \"%s\" (options start with --)\n", arg);
+            return OPTIONS_ERROR;
+        }
+        const char *name = arg + (arg[1] == '-' ? 2 : 1);
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const option_def *o = find_option(name, len);
+        if (!o) {
+            fprintf(stderr, "slurmpush: unknown option \"%s\" (see --help)\n", arg);
+            return OPTIONS_ERROR;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value && o->type == OPT_BOOL) value = "true";
+        if (!value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "slurmpush: option --%s needs a value\n", o->name);
+                return OPTIONS_ERROR;
+            }
+            value = argv[++i];
+        }
+        if (set_option(cfg, o, value, err, sizeof err) < 0) {
+            fprintf(stderr, "slurmpush: %s\n", err);
+            return OPTIONS_ERROR;
+        }
+    }
+    if (validate(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "slurmpush: %s\n", err);
+        return OPTIONS_ERROR;
+    }
+    return OPTIONS_OK;
+}
+
+void options_free(config *cfg) {
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        void *f = field(cfg, &option_table[i]);
+        if (option_table[i].type == OPT_STRING) free(*(char **)f);
+        if (option_table[i].type == OPT_LIST) {
+            strlist *l = f;
+            for (size_t j = 0; j < l->n; j++) free(l->items[j]);
+            free(l->items);
+        }
+    }
+    free(cfg->extra_labels);
+    *cfg = (config){0};
+}

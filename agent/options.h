@@ -1,0 +1,63 @@
+/* options.h — the parsed configuration and the one table that declares every option.
+ * The table drives command-line parsing (GNU `--name=value` and the seed's `-name value`),
+ * environment variables, `--help` and the README's options table (`--help-markdown`). */
+#ifndef SLURMPUSH_OPTIONS_H
+#define SLURMPUSH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char **items;
+    size_t n;
+} strlist;
+
+typedef struct {
+    const char *name, *value;
+} label_pair;
+
+typedef struct config {
+    /* listener */
+    char *listen_address;
+    char *telemetry_path;
+    char *log_level;
+    /* collection */
+    double poll_limit;
+    double interval;
+    double cli_timeout;
+    int64_t cli_max_output;
+    char *squeue_cli;
+    char *sinfo_cli;
+    bool cli_fallback;
+    bool collect_jobs;
+    bool collect_nodes;
+    strlist labels;
+    /* delivery */
+    strlist remote_write_urls;
+    double remote_write_timeout;
+    int64_t remote_write_max_samples;
+    int64_t remote_write_queue_bytes;
+    char *pushgateway_url;
+    char *pushgateway_job;
+    char *pushgateway_instance;
+    /* run mode */
+    bool once;
+    bool dry_run;
+    /* derived after parsing */
+    label_pair *extra_labels; /* parsed --label pairs, later ones replace earlier */
+    size_t n_extra_labels;
+    double cycle_seconds; /* max(poll_limit, interval) */
+} config;
+
+typedef enum { OPTIONS_OK, OPTIONS_EXIT_OK, OPTIONS_ERROR } options_result;
+
+/* Fills cfg from defaults, then the environment, then argv. Prints --help/--version itself.
+ * On a bad value writes one line to stderr and returns OPTIONS_ERROR. */
+options_result options_parse(config *cfg, int argc, char **argv);
+void options_free(config *cfg);
+/* True when name matches [a-zA-Z_][a-zA-Z0-9_]* (and, for metrics, ':' allowed). */
+bool valid_label_name(const char *name);
+bool valid_metric_name(const char *name);
+
+#endif

@@ -1,0 +1,125 @@
+/* samples.c — sample sets and family aggregation (see samples.h). */
+#include "samples.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+sample_set *ss_new(int64_t timestamp_ms) {
+    sample_set *ss = xcalloc(1, sizeof *ss);
+    ss->timestamp_ms = timestamp_ms;
+    return ss;
+}
+
+void ss_free(sample_set *ss) {
+    if (!ss) return;
+    for (size_t i = 0; i < ss->n; i++) {
+        free(ss->fams[i]->items);
+        htab_free(&ss->fams[i]->index);
+    }
+    free(ss->fams);
+    arena_free(&ss->mem);
+    free(ss);
+}
+
+family *ss_family(sample_set *ss, const char *name, const char *help, metric_type type, ...) {
+    family *f = arena_calloc(&ss->mem, 1, sizeof *f);
+    f->name = name;
+    f->help = help;
+    f->type = type;
+    f->mem = &ss->mem;
+    va_list ap;
+    va_start(ap, type);
+    while (va_arg(ap, const char *)) f->nlabels++;
+    va_end(ap);
+    f->label_names = arena_calloc(&ss->mem, f->nlabels + 1, sizeof(char *));
+    va_start(ap, type);
+    for (size_t i = 0; i < f->nlabels; i++) f->label_names[i] = va_arg(ap, const char *);
+    va_end(ap);
+    if (ss->n == ss->cap) {
+        ss->cap = ss->cap ? ss->cap * 2 : 16;
+        ss->fams = xrealloc(ss->fams, ss->cap * sizeof *ss->fams);
+    }
+    ss->fams[ss->n++] = f;
+    return f;
+}
+
+/* Finds or creates the series; the key is the values joined by NUL bytes, and the
+ * series' value pointers point into the one interned copy of that key. */
+static series *lookup(family *f, const char *const *values) {
+    char stack[512];
+    stack[0] = 0; /* a family without labels has an empty key */
+    size_t klen = 0;
+    for (size_t i = 0; i < f->nlabels; i++) klen += strlen(values[i]) + 1;
+    char *key = klen <= sizeof stack ? stack : xmalloc(klen);
+    for (size_t i = 0, off = 0; i < f->nlabels; i++) {
+        size_t n = strlen(values[i]) + 1;
+        memcpy(key + off, values[i], n);
+        off += n;
+    }
+    long idx = htab_find(&f->index, key, klen);
+    if (idx >= 0) {
+        if (key != stack) free(key);
+        return &f->items[idx];
+    }
+    char *kept = arena_strndup(f->mem, key, klen);
+    if (key != stack) free(key);
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 8;
+        f->items = xrealloc(f->items, f->cap * sizeof *f->items);
+    }
+    htab_insert(&f->index, kept, klen);
+    series *s = &f->items[f->n++];
+    s->value = 0;
+    s->values = arena_alloc(f->mem, (f->nlabels ? f->nlabels : 1) * sizeof(char *));
+    for (size_t i = 0, off = 0; i < f->nlabels; i++) {
+        s->values[i] = kept + off;
+        off += strlen(kept + off) + 1;
+    }
+    return s;
+}
+
+void fam_add(family *f, double v, const char *const *values) { lookup(f, values)->value += v; }
+void fam_set(family *f, double v, const char *const *values) { lookup(f, values)->value = v; }
+
+static int cmp_series(const void *a, const void *b, void *nlabels) {
+    const series *x = a, *y = b;
+    for (size_t i = 0; i < *(size_t *)nlabels; i++) {
+        int c = strcmp(x->values[i], y->values[i]);
+        if (c) return c;
+    }
+    return 0;
+}
+
+void ss_finish(sample_set *ss) {
+    for (size_t i = 0; i < ss->n; i++) {
+        family *f = ss->fams[i];
+        htab_free(&f->index);
+        if (f->positive_only) {
+            size_t k = 0;
+            for (size_t j = 0; j < f->n; j++)
+                if (f->items[j].value > 0) f->items[k++] = f->items[j];
+            f->n = k;
+        }
+        qsort_r(f->items, f->n, sizeof *f->items, cmp_series, &f->nlabels);
+    }
+}
+
+size_t ss_series_count(const sample_set *ss) {
+    size_t n = 0;
+    for (size_t i = 0; i < ss->n; i++) n += ss->fams[i]->n;
+    return n;
+}
+
+double stale_nan(void) {
+    uint64_t bits = 0x7ff0000000000002ull;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+bool is_stale_nan(double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits == 0x7ff0000000000002ull;
+}

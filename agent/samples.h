@@ -1,0 +1,61 @@
+/* samples.h — the sample set: what one collector run produced. Families (name, help, type,
+ * label names) hold series (label values, value) aggregated through a hash index keyed by
+ * the label values, so memory grows with distinct series, never with jobs. Everything of a
+ * set lives in its arena and is freed at once. Knows nothing of where samples go. */
+#ifndef SLURMPUSH_SAMPLES_H
+#define SLURMPUSH_SAMPLES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+typedef enum { METRIC_GAUGE, METRIC_COUNTER } metric_type;
+
+typedef struct {
+    const char **values; /* label values, in the family's label-name order */
+    double value;
+} series;
+
+typedef struct {
+    const char *name, *help;
+    metric_type type;
+    const char **label_names;
+    size_t nlabels;
+    bool positive_only; /* the seed omits zero-valued series of these families */
+    series *items;
+    size_t n, cap;
+    htab index;    /* label values -> series; dropped by ss_finish */
+    arena *mem;    /* the owning set's arena */
+} family;
+
+typedef struct {
+    arena mem;
+    family **fams;
+    size_t n, cap;
+    int64_t timestamp_ms; /* when the data was collected */
+} sample_set;
+
+sample_set *ss_new(int64_t timestamp_ms);
+void ss_free(sample_set *ss);
+
+/* Declares a family; label names follow, NULL-terminated. help is kept by pointer. */
+family *ss_family(sample_set *ss, const char *name, const char *help, metric_type type, ...)
+    __attribute__((sentinel));
+/* Adds v to the series with these label values (family's label count of them); creates it at 0. */
+void fam_add(family *f, double v, const char *const *values);
+/* Sets the series' value. */
+void fam_set(family *f, double v, const char *const *values);
+#define FAM_ADD(f, v, ...) fam_add((f), (v), (const char *const[]){__VA_ARGS__})
+#define FAM_SET(f, v, ...) fam_set((f), (v), (const char *const[]){__VA_ARGS__})
+
+/* Ends a run: drops series that positive_only families must omit, sorts series by label values. */
+void ss_finish(sample_set *ss);
+size_t ss_series_count(const sample_set *ss);
+
+/* The remote-write staleness marker: exactly the bits 0x7ff0000000000002. */
+double stale_nan(void);
+bool is_stale_nan(double v);
+
+#endif

@@ -1,0 +1,302 @@
+/* sender.c — one endpoint's delivery thread (see sender.h). */
+#include "sender.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+typedef struct item {
+    uint8_t *body;
+    size_t len, samples;
+    struct item *next;
+} item;
+
+struct sender {
+    sender_config cfg;
+    char *url, *name, *method;
+    struct curl_slist *headers;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    item *head, *tail; /* waiting, oldest first */
+    item *inflight;
+    bool stopping;
+    sender_stats stats;
+    unsigned int seed; /* jitter */
+};
+
+send_verdict classify_response(long status, bool transport_ok) {
+    if (!transport_ok) return SEND_RETRY;
+    if (status >= 200 && status < 300) return SEND_DONE;
+    if (status == 429) return SEND_RETRY_AFTER;
+    if (status >= 500) return SEND_RETRY;
+    return SEND_DROP;
+}
+
+double parse_retry_after(const char *v, time_t now) {
+    if (!v) return -1;
+    while (*v == ' ') v++;
+    if (!*v) return -1;
+    char *end;
+    if (*v >= '0' && *v <= '9') {
+        double secs = strtod(v, &end);
+        while (*end == ' ' || *end == '\r' || *end == '\n') end++;
+        return *end || secs < 0 ? -1 : secs;
+    }
+    time_t when = curl_getdate(v, NULL);
+    if (when < 0) return -1;
+    return when > now ? (double)(when - now) : 0;
+}
+
+double next_backoff(double current, double min_s, double max_s) {
+    double next = current <= 0 ? min_s : current * 2;
+    return next > max_s ? max_s : next;
+}
+
+double jittered(double backoff, double draw) { return backoff * (0.75 + 0.5 * draw); }
+
+static void push_item(sender *s, item *it) {
+    it->next = NULL;
+    if (s->tail) s->tail->next = it;
+    else s->head = it;
+    s->tail = it;
+    s->stats.queue_requests++;
+    s->stats.queue_bytes += it->len;
+}
+
+static item *pop_item(sender *s) {
+    item *it = s->head;
+    if (!it) return NULL;
+    s->head = it->next;
+    if (!s->head) s->tail = NULL;
+    s->stats.queue_requests--;
+    s->stats.queue_bytes -= it->len;
+    return it;
+}
+
+static void free_item(item *it) {
+    if (!it) return;
+    free(it->body);
+    free(it);
+}
+
+void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples) {
+    item *it = xcalloc(1, sizeof *it);
+    *it = (item){.body = body, .len = len, .samples = samples};
+    pthread_mutex_lock(&s->lock);
+    if (s->cfg.mode == SENDER_LATEST_ONLY) {
+        /* a newer snapshot makes the waiting one worthless */
+        while (s->head) free_item(pop_item(s));
+    }
+    while (s->head && s->stats.queue_bytes + len > s->cfg.queue_max_bytes) {
+        item *old = pop_item(s);
+        s->stats.requests_evicted++;
+        s->stats.samples_evicted += old->samples;
+        log_kv(LOG_WARN, "queue full: dropped the oldest request", "endpoint", s->name, "samples", LOG_INT(old->samples),
+               "queue_max_bytes", LOG_INT(s->cfg.queue_max_bytes), NULL);
+        free_item(old);
+    }
+    push_item(s, it);
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+typedef struct {
+    char text[512];
+    size_t len;
+} response_head;
+
+static size_t keep_body(char *data, size_t size, size_t n, void *userdata) {
+    response_head *r = userdata;
+    size_t room = sizeof r->text - 1 - r->len, take = size * n < room ? size * n : room;
+    memcpy(r->text + r->len, data, take);
+    r->len += take;
+    r->text[r->len] = '\0';
+    return size * n;
+}
+
+typedef struct {
+    char retry_after[64];
+} response_headers;
+
+static size_t keep_header(char *data, size_t size, size_t n, void *userdata) {
+    response_headers *h = userdata;
+    size_t len = size * n;
+    if (len > 12 && !strncasecmp(data, "Retry-After:", 12)) {
+        size_t vlen = len - 12 < sizeof h->retry_after - 1 ? len - 12 : sizeof h->retry_after - 1;
+        memcpy(h->retry_after, data + 12, vlen);
+        h->retry_after[vlen] = '\0';
+        for (char *p = h->retry_after + strlen(h->retry_after); p > h->retry_after && (p[-1] == '\r' || p[-1] == '\n');) *--p = '\0';
+    }
+    return len;
+}
+
+/* Sleeps up to seconds, waking early when the sender is stopped. */
+static void pause_for(sender *s, double seconds) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double whole = floor(seconds);
+    until.tv_sec += (time_t)whole;
+    until.tv_nsec += (long)((seconds - whole) * 1e9);
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* One attempt; returns the verdict and fills the status and Retry-After. */
+static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status, double *retry_after) {
+    response_head body = {0};
+    response_headers hdrs = {0};
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, it->body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdrs);
+    CURLcode rc = curl_easy_perform(curl);
+    *status = 0;
+    if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    *retry_after = parse_retry_after(hdrs.retry_after[0] ? hdrs.retry_after : NULL, time(NULL));
+    if (*retry_after > s->cfg.max_retry_after_s) *retry_after = s->cfg.max_retry_after_s;
+    send_verdict v = classify_response(*status, rc == CURLE_OK);
+    if (v == SEND_DONE) return v;
+    const char *level_msg = v == SEND_DROP ? "receiver rejected the request; dropping it (not retried)" : "send failed; will retry";
+    log_kv(v == SEND_DROP ? LOG_ERROR : LOG_WARN, level_msg, "endpoint", s->name, "status", LOG_INT(*status), "error",
+           rc == CURLE_OK ? "" : curl_easy_strerror(rc), "response", body.text, "samples", LOG_INT(it->samples), NULL);
+    return v;
+}
+
+static CURL *make_handle(sender *s) {
+    CURL *curl = curl_easy_init();
+    if (!curl) return NULL;
+    curl_easy_setopt(curl, CURLOPT_URL, s->url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, s->method);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, s->headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(s->cfg.timeout_s * 1000));
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(s->cfg.timeout_s * 1000));
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keep_header);
+    /* no proxy from the environment unless configured (a later option): pushes go where told */
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    return curl;
+}
+
+static void *run(void *arg) {
+    sender *s = arg;
+    CURL *curl = make_handle(s);
+    double backoff = 0;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (!s->stopping && !s->head && !s->inflight) pthread_cond_wait(&s->changed, &s->lock);
+        if (s->stopping) {
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+        if (!s->inflight) s->inflight = pop_item(s);
+        item *it = s->inflight;
+        pthread_mutex_unlock(&s->lock);
+
+        long status;
+        double retry_after;
+        send_verdict v = curl ? attempt(s, curl, it, &status, &retry_after) : SEND_RETRY;
+        pthread_mutex_lock(&s->lock);
+        s->stats.last_status = (int)status;
+        if (v == SEND_DONE || v == SEND_DROP) {
+            if (v == SEND_DONE) {
+                s->stats.requests_ok++;
+                s->stats.samples_sent += it->samples;
+                s->stats.last_success_ms = now_ms();
+            } else {
+                s->stats.requests_dropped++;
+                s->stats.samples_dropped += it->samples;
+            }
+            s->inflight = NULL;
+            free_item(it);
+            backoff = 0;
+            pthread_cond_broadcast(&s->changed);
+            pthread_mutex_unlock(&s->lock);
+            continue;
+        }
+        s->stats.retries++;
+        if (s->cfg.mode == SENDER_LATEST_ONLY && s->head) {
+            /* a newer snapshot is waiting: retry with that one instead */
+            free_item(s->inflight);
+            s->inflight = NULL;
+        }
+        pthread_mutex_unlock(&s->lock);
+        backoff = next_backoff(backoff, s->cfg.min_backoff_s, s->cfg.max_backoff_s);
+        double wait = jittered(backoff, (double)rand_r(&s->seed) / ((double)RAND_MAX + 1));
+        if (retry_after >= 0 && (v == SEND_RETRY_AFTER || v == SEND_RETRY)) wait = retry_after;
+        pause_for(s, wait);
+    }
+    if (curl) curl_easy_cleanup(curl);
+    return NULL;
+}
+
+sender *sender_start(const sender_config *cfg) {
+    sender *s = xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    s->url = xstrdup(cfg->url);
+    s->name = xstrdup(cfg->name ? cfg->name : cfg->url);
+    s->method = xstrdup(cfg->method ? cfg->method : "POST");
+    s->cfg.url = s->url;
+    s->cfg.name = s->name;
+    if (s->cfg.min_backoff_s <= 0) s->cfg.min_backoff_s = 0.030;
+    if (s->cfg.max_backoff_s <= 0) s->cfg.max_backoff_s = 5;
+    if (s->cfg.max_retry_after_s <= 0) s->cfg.max_retry_after_s = 300;
+    if (!s->cfg.queue_max_bytes) s->cfg.queue_max_bytes = 64u << 20;
+    for (const char *const *h = cfg->headers; h && *h; h++) s->headers = curl_slist_append(s->headers, *h);
+    /* libcurl adds "Expect: 100-continue" for large bodies; receivers don't need the round trip */
+    s->headers = curl_slist_append(s->headers, "Expect:");
+    s->seed = (unsigned int)now_ms() ^ (unsigned int)(uintptr_t)s;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->changed, NULL);
+    pthread_create(&s->thread, NULL, run, s);
+    return s;
+}
+
+bool sender_wait_idle(sender *s, double timeout_s) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)timeout_s;
+    until.tv_nsec += (long)((timeout_s - floor(timeout_s)) * 1e9);
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&s->lock);
+    while ((s->head || s->inflight) && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
+    }
+    bool idle = !s->head && !s->inflight;
+    pthread_mutex_unlock(&s->lock);
+    return idle;
+}
+
+void sender_stop(sender *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    free_item(s->inflight);
+    while (s->head) free_item(pop_item(s));
+    curl_slist_free_all(s->headers);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->changed);
+    free(s->url);
+    free(s->name);
+    free(s->method);
+    free(s);
+}
+
+void sender_get_stats(sender *s, sender_stats *out) {
+    pthread_mutex_lock(&s->lock);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,61 @@
+/* sender.h — delivers encoded bodies to one HTTP endpoint from its own thread, following
+ * Prometheus' remote-write queue: FIFO (so per-series order holds), exponential backoff
+ * (30 ms doubling to 5 s, jitter ±25 %) on 5xx and network errors with unlimited retries,
+ * 429 pauses all sending to the endpoint for Retry-After (seconds or HTTP date, capped),
+ * any other 4xx drops the request (logged, counted) and goes on with newer ones. The queue
+ * is bounded in bytes: the oldest waiting request is dropped (counted) to make room.
+ * The Pushgateway mode keeps only the newest body (each PUT replaces the whole group).
+ * Knows nothing of what a body means. */
+#ifndef SLURMPUSH_SENDER_H
+#define SLURMPUSH_SENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef enum { SENDER_FIFO, SENDER_LATEST_ONLY } sender_mode;
+
+typedef struct {
+    const char *name;      /* for logs and metrics: the URL without credentials */
+    const char *url;
+    const char *method;    /* "POST" or "PUT" */
+    const char *const *headers; /* NULL-terminated "Name: value" lines */
+    sender_mode mode;
+    double timeout_s;
+    size_t queue_max_bytes;
+    double min_backoff_s, max_backoff_s, max_retry_after_s;
+} sender_config;
+
+typedef struct {
+    uint64_t requests_ok, samples_sent;
+    uint64_t requests_dropped, samples_dropped;       /* 4xx other than 429: never resent */
+    uint64_t requests_evicted, samples_evicted;       /* queue full: oldest dropped */
+    uint64_t retries;
+    size_t queue_requests, queue_bytes;
+    int64_t last_success_ms;
+    int last_status; /* HTTP status of the last attempt, 0 = network error */
+} sender_stats;
+
+typedef struct sender sender;
+
+/* Copies cfg; starts the thread. */
+sender *sender_start(const sender_config *cfg);
+/* Takes ownership of body (malloc'd). */
+void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples);
+/* Waits until nothing is queued or in flight, at most timeout_s; true if it all went. */
+bool sender_wait_idle(sender *s, double timeout_s);
+/* Stops the thread (abandons what is left) and frees everything. */
+void sender_stop(sender *s);
+void sender_get_stats(sender *s, sender_stats *out);
+
+/* The policy, exposed for tests. */
+typedef enum { SEND_DONE, SEND_RETRY, SEND_RETRY_AFTER, SEND_DROP } send_verdict;
+send_verdict classify_response(long http_status, bool transport_ok);
+/* Seconds to wait from a Retry-After value (delta seconds or HTTP date); -1 if unusable. */
+double parse_retry_after(const char *value, time_t now);
+/* The next backoff after `current`, and a jittered sleep for it from a random draw in [0,1). */
+double next_backoff(double current, double min_s, double max_s);
+double jittered(double backoff, double draw);
+
+#endif

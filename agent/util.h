@@ -1,0 +1,62 @@
+/* util.h — the few containers everything else is built from: a bump arena
+ * (one allocation strategy per cycle: everything a collector run makes lives
+ * in one arena and is freed at once), a growable byte buffer, and a string-keyed
+ * hash index. */
+#ifndef SLURMPUSH_UTIL_H
+#define SLURMPUSH_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- arena: chunks of memory handed out front to back, freed together ---- */
+typedef struct arena_chunk arena_chunk;
+typedef struct {
+    arena_chunk *head;
+    size_t bytes; /* total bytes reserved, for the benchmark's memory figure */
+} arena;
+
+void *arena_alloc(arena *a, size_t size);
+void *arena_calloc(arena *a, size_t n, size_t size);
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_strdup(arena *a, const char *s);
+void arena_free(arena *a);
+
+/* ---- buf: growable bytes, always NUL-terminated ---- */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} buf;
+
+void buf_reserve(buf *b, size_t extra);
+void buf_append(buf *b, const void *data, size_t n);
+void buf_puts(buf *b, const char *s);
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(buf *b);
+
+/* ---- htab: byte-string key -> index, open addressing; keys are not copied ---- */
+typedef struct {
+    uint32_t *slots; /* index + 1, 0 = empty */
+    const char **keys;
+    size_t *klens;
+    size_t count, nslots;
+} htab;
+
+uint64_t hash_bytes(const void *data, size_t n);
+/* Finds key; returns its index or -1. */
+long htab_find(const htab *h, const char *key, size_t klen);
+/* Inserts key (which must stay valid) with the next index (= old count); returns it. */
+size_t htab_insert(htab *h, const char *key, size_t klen);
+void htab_free(htab *h);
+
+/* ---- misc ---- */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+int64_t now_ms(void);          /* wall clock, ms since the epoch */
+double mono_seconds(void);     /* monotonic clock */
+/* Reads a whole (small) file into a new string; NULL on error. */
+char *read_file(const char *path, size_t max, size_t *len);
+
+#endif
