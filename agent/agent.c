@@ -41,6 +41,7 @@ struct agent {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     bool stopping;
+    _Atomic bool cancel; /* set with stopping: ends running commands */
     snapshot snap;
     endpoint_ref *endpoints; /* remote-write ones first, then the Pushgateway */
     size_t n_remote_write, n_endpoints;
@@ -145,16 +146,6 @@ static void start_endpoints(agent *a) {
 
 /* ---------------------------------------------------------------- collectors */
 
-typedef struct {
-    const collector_def *def;
-    void *state;
-} parse_ctx;
-
-static int on_line(void *ctx, char *line, size_t len, char *why, size_t why_len) {
-    parse_ctx *p = ctx;
-    return p->def->parse_line(p->state, line, len, why, why_len);
-}
-
 /* Adds the collector's self-metrics: the seed's duration (ms) and error counter, and ours. */
 static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result *res) {
     const collector_def *d = rt->def;
@@ -175,32 +166,13 @@ static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result 
             (double)rt->last_success_ms / 1000.0, d->name);
 }
 
-/* Runs the command once and parses it; on any failure the set holds no series built from it. */
-static sample_set *collect(collector_rt *rt, run_result *res) {
-    const config *cfg = rt->owner->cfg;
-    sample_set *ss = ss_new(0);
-    parse_ctx ctx = {rt->def, xcalloc(1, rt->def->state_size ? rt->def->state_size : 1)};
-    if (rt->def->begin) rt->def->begin(ctx.state, ss);
-    runner_run(rt->argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, on_line, &ctx, res);
-    if (res->status == RUN_OK && rt->def->end) rt->def->end(ctx.state, ss);
-    if (rt->def->release) rt->def->release(ctx.state);
-    free(ctx.state);
-    int64_t when = now_ms();
-    if (res->status != RUN_OK) {
-        ss_free(ss);
-        ss = ss_new(when);
-    }
-    ss->timestamp_ms = when;
-    return ss;
-}
-
 static void enqueue_remote_write(agent *a, const sample_set *ss);
 
 static void *collector_thread(void *arg) {
     collector_rt *rt = arg;
     agent *a = rt->owner;
     run_result res;
-    sample_set *ss = collect(rt, &res);
+    sample_set *ss = collector_run(rt->def, rt->argv, a->cfg, &a->cancel, &res);
     pthread_mutex_lock(&a->lock);
     rt->last_ok = res.status == RUN_OK;
     if (rt->last_ok) rt->last_success_ms = ss->timestamp_ms;
@@ -364,6 +336,7 @@ snapshot *agent_snapshot(agent *a) { return &a->snap; }
 void agent_request_stop(agent *a) {
     pthread_mutex_lock(&a->lock);
     a->stopping = true;
+    a->cancel = true;
     pthread_cond_broadcast(&a->changed);
     pthread_mutex_unlock(&a->lock);
 }

@@ -32,6 +32,13 @@ typedef struct collector_def {
 /* The registry: every collector the agent knows, NULL-terminated. */
 extern const collector_def *const all_collectors[];
 
+/* Runs the collector's command once and parses its output into a new set stamped with the
+ * time the output was complete. On any failure (res->status != RUN_OK) the set is empty:
+ * no series built from a failed or garbled run. */
+#include "runner.h"
+sample_set *collector_run(const collector_def *d, char *const argv[], const config *cfg, const _Atomic bool *cancel,
+                          run_result *res);
+
 /* Helpers shared by the parsers. */
 /* Splits line on '|' into at most max fields; the last field takes the rest of the line. */
 size_t split_fields(char *line, char **fields, size_t max);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -135,8 +136,11 @@ static int spawn(char *const argv[], int out_fd, int err_fd, pid_t *pid) {
     return rc;
 }
 
-void runner_run(char *const argv[], double timeout_s, size_t max_output, line_fn on_line, void *ctx, run_result *res) {
+void runner_run(char *const argv[], double timeout_s, size_t max_output, const _Atomic bool *cancel, line_fn on_line, void *ctx,
+                run_result *res) {
     *res = (run_result){.status = RUN_OK};
+    /* orphans of the command are re-parented to this process, so they can be reaped */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     double t0 = mono_seconds();
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) < 0) {
@@ -172,11 +176,11 @@ void runner_run(char *const argv[], double timeout_s, size_t max_output, line_fn
     bool killed = false;
     while (fds[0].fd >= 0 || fds[1].fd >= 0) {
         double left = deadline - mono_seconds();
-        if (left <= 0) {
+        if (left <= 0 || (cancel && *cancel)) {
             res->status = RUN_TIMEOUT;
             break;
         }
-        int ready = poll(fds, 2, (int)(left * 1000) + 1);
+        int ready = poll(fds, 2, left > 0.1 ? 100 : (int)(left * 1000) + 1);
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) break;
         for (int i = 0; i < 2; i++) {
@@ -221,8 +225,11 @@ void runner_run(char *const argv[], double timeout_s, size_t max_output, line_fn
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    /* the command is gone; anything it left behind in its group goes with it */
+    /* the command is gone; anything it left behind in its group goes with it, and as we are
+     * a subreaper those orphans are our children: reap them so no zombie is left */
     if (!killed) kill(-pid, SIGKILL);
+    while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR) {
+    }
     res->stderr_head[err_len] = '\0';
     res->seconds = mono_seconds() - t0;
     if (res->status != RUN_OK) return;

@@ -4,6 +4,7 @@
 #ifndef SLURMPUSH_RUNNER_H
 #define SLURMPUSH_RUNNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum {
@@ -35,7 +36,9 @@ typedef int (*line_fn)(void *ctx, char *line, size_t len, char *reason, size_t r
  * Returns a NULL-terminated array in one allocation (free() it), or NULL if quotes are unbalanced. */
 char **runner_split(const char *command);
 
-void runner_run(char *const argv[], double timeout_s, size_t max_output, line_fn on_line, void *ctx, run_result *res);
+/* cancel (may be NULL) is polled every 100 ms: when it turns true the run ends as a timeout. */
+void runner_run(char *const argv[], double timeout_s, size_t max_output, const _Atomic bool *cancel, line_fn on_line, void *ctx,
+                run_result *res);
 
 /* One phrase for logs: "exit status 1", "timed out after 10s", … */
 const char *run_status_text(const run_result *res, char *out, size_t outlen);

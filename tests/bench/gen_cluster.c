@@ -1,0 +1,75 @@
+/* gen_cluster.c — synthetic CLI output in slurmpush's column formats, for benchmarks and
+ * fixture checks: gen_cluster JOBS NODES DIR [SEED] writes DIR/squeue.txt and DIR/sinfo.txt.
+ * Deterministic for a seed; label cardinality like a large site (1,000 users, 100 accounts,
+ * 12 partitions, a dozen job states and pending reasons). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+static unsigned long long rng_state;
+static unsigned next_rand(void) { /* xorshift64*: reproducible, no libc state */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (unsigned)((rng_state * 2685821657736338717ull) >> 33);
+}
+static unsigned pick(unsigned n) { return next_rand() % n; }
+
+static const char *const job_states[] = {"RUNNING", "RUNNING", "RUNNING", "RUNNING", "PENDING", "PENDING", "PENDING",
+                                         "COMPLETED", "COMPLETING", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",
+                                         "SUSPENDED", "PREEMPTED", "NODE_FAIL"};
+static const char *const reasons[] = {"Resources", "Priority", "Dependency", "JobHeldUser", "QOSMaxJobsPerUserLimit",
+                                      "AssocGrpCpuLimit", "ReqNodeNotAvail, UnavailableNodes:n[0001-0004]", "BeginTime",
+                                      "Licenses", "DependencyNeverSatisfied"};
+static const char *const mems[] = {"0", "512M", "1G", "2G", "4G", "8G", "16G", "62.50G", "128G", "40000M"};
+static const char *const node_states[] = {"allocated", "allocated", "mixed", "mixed", "idle", "down*", "drained", "draining",
+                                          "completing", "idle~", "mixed-", "reserved"};
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: gen_cluster JOBS NODES DIR [SEED]\n");
+        return 2;
+    }
+    long jobs = atol(argv[1]), nodes = atol(argv[2]);
+    rng_state = argc > 4 ? strtoull(argv[4], NULL, 10) | 1 : 0x9e3779b97f4a7c15ull;
+    mkdir(argv[3], 0755);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/squeue.txt", argv[3]);
+    FILE *q = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/sinfo.txt", argv[3]);
+    FILE *s = fopen(path, "w");
+    if (!q || !s) {
+        perror("gen_cluster");
+        return 1;
+    }
+    for (long j = 0; j < jobs; j++) {
+        const char *state = job_states[pick(sizeof job_states / sizeof *job_states)];
+        unsigned cpus = 1u << pick(7), nodes_used = 1 + pick(4);
+        const char *mem = mems[pick(sizeof mems / sizeof *mems)];
+        unsigned user = pick(1000);
+        fprintf(q, "%ld|user%04u|acct%02u|part%02u|%s|%u|%s|cpu=%u,mem=%uG,node=%u,billing=%u|%s\n", 1000000 + j, user, user % 100,
+                pick(12), state, cpus, mem, cpus, 1 + pick(64), nodes_used, cpus,
+                !strcmp(state, "PENDING") ? reasons[pick(sizeof reasons / sizeof *reasons)] : "None");
+    }
+    for (long n = 0; n < nodes; n++) {
+        const char *state = node_states[pick(sizeof node_states / sizeof *node_states)];
+        unsigned cpus = pick(2) ? 64 : 128, alloc = pick(cpus + 1), weight = 1 + pick(10);
+        unsigned mem = cpus * 4000, amem = alloc * 3000;
+        unsigned parts = 1 + pick(2), first = pick(12);
+        for (unsigned p = 0; p < parts; p++) {
+            bool down = !strcmp(state, "down*");
+            char load[16] = "N/A", freem[16] = "N/A";
+            if (!down) {
+                snprintf(load, sizeof load, "%.2f", alloc * 0.97);
+                snprintf(freem, sizeof freem, "%u", mem - amem / 2);
+            }
+            fprintf(s, "n%06ld|part%02u%s|%s|%u/%u/0/%u|%s|%u|%s|%u|%u\n", n, (first + p) % 12, (first + p) % 12 == 0 ? "*" : "", state,
+                    alloc, cpus - alloc, cpus, load, mem, freem, amem, weight);
+        }
+    }
+    fclose(q);
+    fclose(s);
+    return 0;
+}

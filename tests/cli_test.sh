@@ -1,0 +1,74 @@
+#!/bin/bash
+# cli_test.sh SLURMPUSH FIXTURE_DIR — the binary as a user runs it: --help/--version, start-up
+# errors, --once exit codes, a hung and a garbage-printing command (one error each, no series
+# from them, the other collector carries on), /metrics answering fast while a command hangs,
+# and a clean stop on SIGTERM with no command left behind. Loopback only, bounded in time.
+set -uo pipefail
+BIN=$1 FIX=$2
+SQ="cat $FIX/squeue.txt" SI="cat $FIX/sinfo.txt"
+fails=0 passes=0
+ok() { passes=$((passes + 1)); echo "ok   - $*"; }
+bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+has() { grep -Eq -- "$1" <<<"$2"; }
+lacks() { ! grep -Eq -- "$1" <<<"$2"; }
+
+check "--version prints the version" bash -c "'$BIN' --version | grep -Eq '^slurmpush [0-9]+\.[0-9]+\.[0-9]+$'"
+for opt in web.listen-address slurm.poll-limit slurm.cli-timeout slurm.squeue-cli slurm.sinfo-cli slurm.cli-fallback web.log-level \
+  label remote-write.url remote-write.timeout pushgateway.url once dry-run interval; do
+  check "--help documents --$opt" bash -c "'$BIN' --help | grep -q -- '--$opt='"
+done
+for args in "--bogus" "--remote-write.url=nope" "--label=a-b=c" "--slurm.poll-limit=-3" "-web.log-level=loud"; do
+  "$BIN" $args >/dev/null 2>/tmp/slurmpush-cli-err.$$; rc=$?
+  check "start-up error for $args (exit 2, one clear line)" test $rc = 2 -a "$(wc -l </tmp/slurmpush-cli-err.$$)" = 1
+done
+rm -f /tmp/slurmpush-cli-err.$$
+
+out=$("$BIN" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" 2>/dev/null); rc=$?
+check "--dry-run on good output exits 0" test $rc = 0
+check "--dry-run prints samples with timestamps" has '^slurm_cpus_total [0-9]+ [0-9]{13}$' "$out"
+
+# a hung command: killed at the timeout, counted once, no job series; nodes carry on
+t0=$(date +%s.%N)
+out=$(CLI_TIMEOUT=1 "$BIN" --dry-run --slurm.squeue-cli="sleep 30" --slurm.sinfo-cli="$SI" 2>/dev/null); rc=$?
+t1=$(date +%s.%N)
+check "hung command: exit 1" test $rc = 1
+check "hung command: killed near CLI_TIMEOUT" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }'
+check "hung command: slurm_job_scrape_error 1" grep -q '^slurm_job_scrape_error 1 ' <<<"$out"
+check "hung command: no job series" lacks '^slurm_user_state_total' "$out"
+check "hung command: nodes still collected" grep -q '^slurm_cpus_total 10 ' <<<"$out"
+check "hung command: no sleep left behind" bash -c "! pgrep -f '^sleep 30$' >/dev/null"
+
+out=$("$BIN" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="echo garbage" 2>/dev/null); rc=$?
+check "garbage output: exit 1" test $rc = 1
+check "garbage output: slurm_node_scrape_error 1" has '^slurm_node_scrape_error 1 ' "$out"
+check "garbage output: no node series" lacks '^slurm_cpus_total' "$out"
+check "garbage output: jobs still collected" grep -q '^slurm_user_state_total' <<<"$out"
+out=$("$BIN" --dry-run --slurm.squeue-cli="false" --slurm.sinfo-cli="/nonexistent/sinfo" 2>&1 >/dev/null)
+check "failing command is logged in logfmt" has 'level=error msg="collector failed" collector=jobs' "$out"
+check "missing command is logged with its reason" has 'collector=nodes command=/nonexistent/sinfo error="cannot start: No such file or directory"' "$out"
+
+# --once against a receiver that is not there fails (bounded by the request timeout)
+"$BIN" --once --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --remote-write.url=http://127.0.0.1:1/api/v1/write \
+  --remote-write.timeout=1 >/dev/null 2>&1; rc=$?
+check "--once with an unreachable receiver exits 1" test $rc = 1
+
+# the daemon: /metrics answers at once while a command hangs; SIGTERM stops it promptly
+port=$((39300 + RANDOM % 500))
+"$BIN" --web.listen-address=127.0.0.1:$port --slurm.poll-limit=1 --slurm.cli-timeout=60 \
+  --slurm.squeue-cli="sleep 60" --slurm.sinfo-cli="$SI" 2>/dev/null &
+pid=$!
+for i in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/-/ready" && break; sleep 0.1; done
+t=$(curl -s -o /tmp/slurmpush-cli-m.$$ -w '%{time_total}' "http://127.0.0.1:$port/metrics")
+check "/metrics answers within 100 ms while squeue hangs" awk -v t="$t" 'BEGIN { exit !(t < 0.1) }'
+check "/metrics has the node series" grep -q '^slurm_cpus_total 10$' /tmp/slurmpush-cli-m.$$
+check "/metrics content type is text 0.0.4" bash -c "curl -sI http://127.0.0.1:$port/metrics | grep -qi 'content-type: text/plain; version=0.0.4'"
+check "POST /metrics is 405" bash -c "test \$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x http://127.0.0.1:$port/metrics) = 405"
+rm -f /tmp/slurmpush-cli-m.$$
+t0=$(date +%s.%N); kill -TERM $pid; wait $pid; rc=$?; t1=$(date +%s.%N)
+check "SIGTERM: exit 0" test $rc = 0
+check "SIGTERM: stops within 3 s even with a command running" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3) }'
+check "SIGTERM: the running command is gone" bash -c "! pgrep -f '^sleep 60$' >/dev/null"
+
+echo "$passes passed, $fails failed"
+test $fails = 0

@@ -1,0 +1,188 @@
+/* test_collectors.c — the parsers line by line: hostile and malformed lines are refused
+ * with a reason (the run then fails: no series built from garbage), sentinel values never
+ * reach a sum, and Slurm's memory units are read right. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/collector.h"
+
+static const collector_def *find(const char *name) {
+    for (size_t i = 0; all_collectors[i]; i++)
+        if (!strcmp(all_collectors[i]->name, name)) return all_collectors[i];
+    fail_msg("no collector %s", name);
+    return NULL;
+}
+
+/* Feeds lines; returns the index of the first refused line or -1, and the set (caller frees). */
+static int feed(const collector_def *d, const char *const *lines, sample_set **out) {
+    sample_set *ss = ss_new(1);
+    void *state = calloc(1, d->state_size);
+    if (d->begin) d->begin(state, ss);
+    int refused = -1;
+    for (int i = 0; lines[i] && refused < 0; i++) {
+        char *copy = strdup(lines[i]), why[160] = "";
+        if (d->parse_line(state, copy, strlen(copy), why, sizeof why)) {
+            refused = i;
+            assert_true(why[0] != '\0'); /* always a reason for the log */
+        }
+        free(copy);
+    }
+    if (refused < 0 && d->end) d->end(state, ss);
+    if (d->release) d->release(state);
+    free(state);
+    ss_finish(ss);
+    *out = ss;
+    return refused;
+}
+
+static double value_of(const sample_set *ss, const char *fam, const char *const *values) {
+    for (size_t i = 0; i < ss->n; i++) {
+        const family *f = ss->fams[i];
+        if (strcmp(f->name, fam)) continue;
+        for (size_t k = 0; k < f->n; k++) {
+            bool same = true;
+            for (size_t j = 0; j < f->nlabels; j++) same = same && !strcmp(f->items[k].values[j], values[j]);
+            if (same) return f->items[k].value;
+        }
+    }
+    return NAN;
+}
+
+static void test_memory_units(void **st) {
+    (void)st;
+    double si, bin;
+    assert_int_equal(parse_slurm_memory("64M", &si, &bin), 0);
+    assert_true(si == 64e6 && bin == 64.0 * 1048576);
+    assert_int_equal(parse_slurm_memory("62.50G", &si, &bin), 0);
+    assert_true(si == 62.5e9);
+    assert_int_equal(parse_slurm_memory("2048", &si, &bin), 0); /* no unit = MB */
+    assert_true(si == 2048e6);
+    assert_int_equal(parse_slurm_memory("1T", &si, &bin), 0);
+    assert_true(si == 1e12);
+    assert_int_equal(parse_slurm_memory("512K", &si, &bin), 0);
+    assert_true(si == 512e3 && bin == 512.0 * 1024);
+    assert_int_equal(parse_slurm_memory("N/A", &si, &bin), 0);
+    assert_true(si == 0);
+    const char *bad[] = {"12X", "abc", "-5M", "5MB", "inf", "nan", "1e999", "+3M"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (parse_slurm_memory(bad[i], &si, &bin) == 0) fail_msg("accepted memory %s", bad[i]);
+}
+
+static void test_jobs_counts(void **st) {
+    (void)st;
+    const char *lines[] = {
+        "1|bob|chem|debug|RUNNING|4|1G|cpu=4,mem=1G,node=1|None",
+        "2|bob|chem|debug|RUNNING|2|512M|cpu=2,mem=1024M,node=1|None",
+        "3|ann|phys|gpu|PENDING|1|0|cpu=1,mem=2G,node=1|ReqNodeNotAvail, UnavailableNodes:c[1-4]",
+        "4|ann|phys|gpu|PENDING|1|0||Reason|with|pipes",
+        "",
+        NULL,
+    };
+    sample_set *ss;
+    assert_int_equal(feed(find("jobs"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_user_state_total", (const char *[]){"RUNNING", "bob"}) == 2);
+    assert_true(value_of(ss, "slurm_user_cpu_alloc", (const char *[]){"RUNNING", "bob"}) == 6);
+    assert_true(value_of(ss, "slurm_user_mem_alloc", (const char *[]){"RUNNING", "bob"}) == 1.512e9);
+    assert_true(value_of(ss, "slurm_user_mem_alloc_bytes", (const char *[]){"RUNNING", "bob"}) == 2.0 * 1073741824);
+    assert_true(value_of(ss, "slurm_pending_reason_total", (const char *[]){"(ReqNodeNotAvail, UnavailableNodes)"}) == 1);
+    assert_true(value_of(ss, "slurm_pending_reason_total", (const char *[]){"Reason|with|pipes"}) == 1);
+    /* zero-memory pending jobs: omitted from the seed's "> 0 only" memory family */
+    assert_true(isnan(value_of(ss, "slurm_user_mem_alloc", (const char *[]){"PENDING", "ann"})));
+    assert_true(value_of(ss, "slurm_feature_total", (const char *[]){""}) == 4);
+    ss_free(ss);
+}
+
+static void test_jobs_garbage_refused(void **st) {
+    (void)st;
+    const char *cases[] = {
+        "garbage",
+        "1|bob|chem|debug|RUNNING|four|1G|cpu=4|None",
+        "1|bob|chem|debug|RUNNING|4|lots|cpu=4|None",
+        "1|bob|chem|debug|RUNNING|-4|1G|cpu=4|None",
+        "1|bob|chem|debug|RUNNING|4|1G|mem=12Q|None",
+        "|bob|chem|debug|RUNNING|4|1G|cpu=4|None",
+        "{\"a\": \"x\", \"id\": 1}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *lines[] = {"1|bob|chem|debug|RUNNING|4|1G|cpu=4,mem=1G|None", cases[i], NULL};
+        sample_set *ss;
+        if (feed(find("jobs"), lines, &ss) != 1) fail_msg("accepted job line %s", cases[i]);
+        ss_free(ss);
+    }
+}
+
+static void test_nodes_merge_and_sentinels(void **st) {
+    (void)st;
+    const char *lines[] = {
+        "n1|debug*|allocated|2/0/0/2|0.50|2048|1000|512|1",
+        "n1|long|allocated|2/0/0/2|0.50|2048|1000|512|1",
+        "n2|debug*|down*|0/0/4/4|N/A|4096|N/A|0|10",
+        "n3|debug*|idle|0/8/0/8|0.01|8192|8000|0|1",
+        "n3|long|drained|0/8/0/8|0.01|8192|8000|0|1",
+        NULL,
+    };
+    sample_set *ss;
+    assert_int_equal(feed(find("nodes"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_cpus_total", NULL) == 14); /* each node once */
+    assert_true(fabs(value_of(ss, "slurm_cpu_load", NULL) - 0.51) < 1e-12); /* N/A adds nothing */
+    assert_true(value_of(ss, "slurm_mem_free", NULL) == 9000e6);
+    assert_true(value_of(ss, "slurm_mem_alloc", NULL) == 512e6);
+    assert_true(value_of(ss, "slurm_partition_total_cpus", (const char *[]){"debug"}) == 14);
+    assert_true(value_of(ss, "slurm_partition_total_cpus", (const char *[]){"long"}) == 10);
+    assert_true(value_of(ss, "slurm_node_count_per_state", (const char *[]){"idle&drained"}) == 1);
+    assert_true(value_of(ss, "slurm_partition_weight", (const char *[]){"debug"}) == 12);
+    assert_true(value_of(ss, "slurm_cpus_per_state", (const char *[]){"down*"}) == 4);
+    ss_free(ss);
+}
+
+static void test_nodes_garbage_refused(void **st) {
+    (void)st;
+    const char *cases[] = {
+        "n1|debug|idle|2/0/0|0.5|2048|1000|0|1",
+        "n1|debug|idle|2/0/0/2|high|2048|1000|0|1",
+        "n1|debug|idle|2/0/0/2|0.5|2048+|1000|0|1",
+        "n1|debug|idle|2/0/0/2|0.5|2048|1000|0|1|extra",
+        "n1|debug|idle|2/0/0/2|0.5|2048|1000|0",
+        "|debug|idle|2/0/0/2|0.5|2048|1000|0|1",
+        "{\"s\": \"idle\", \"mem\": 2048}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *lines[] = {cases[i], NULL};
+        sample_set *ss;
+        if (feed(find("nodes"), lines, &ss) != 0) fail_msg("accepted node line %s", cases[i]);
+        ss_free(ss);
+    }
+}
+
+static void test_hostile_long_line(void **st) {
+    (void)st;
+    size_t n = 1 << 20;
+    char *line = malloc(n + 1);
+    memset(line, '|', n);
+    line[n] = '\0';
+    const char *lines[] = {line, NULL};
+    sample_set *ss;
+    assert_int_equal(feed(find("jobs"), lines, &ss), 0);
+    ss_free(ss);
+    assert_int_equal(feed(find("nodes"), lines, &ss), 0);
+    ss_free(ss);
+    free(line);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memory_units),
+        cmocka_unit_test(test_jobs_counts),
+        cmocka_unit_test(test_jobs_garbage_refused),
+        cmocka_unit_test(test_nodes_merge_and_sentinels),
+        cmocka_unit_test(test_nodes_garbage_refused),
+        cmocka_unit_test(test_hostile_long_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,215 @@
+/* test_encode.c — encoders: Go-style value text, golden exposition text, and remote-write
+ * bodies decoded back (snappy uncompress + protobuf-c unpack): labels, order, stale NaN. */
+#include <math.h>
+#include <setjmp.h>
+#include <snappy-c.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "encode/labels.h"
+#include "encode/remote_write.h"
+#include "encode/text.h"
+#include "remote.pb-c.h"
+
+static void test_format_value_like_go(void **st) {
+    (void)st;
+    char out[32];
+    struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {0, "0"},           {1, "1"},           {-1, "-1"},           {114688, "114688"}, {1823573, "1.823573e+06"},
+        {2.048e9, "2.048e+09"}, {1e6, "1e+06"}, {999999, "999999"},   {0.42, "0.42"},     {1.68, "1.68"},
+        {0.0001, "0.0001"}, {0.00001, "1e-05"}, {-8.1673e10, "-8.1673e+10"}, {39.370000000000005, "39.370000000000005"},
+        {NAN, "NaN"},       {INFINITY, "+Inf"}, {-INFINITY, "-Inf"},  {1.5e300, "1.5e+300"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) assert_string_equal(format_value(cases[i].v, out), cases[i].want);
+}
+
+static sample_set *example_set(void) {
+    sample_set *ss = ss_new(1700000000123);
+    family *f = ss_family(ss, "slurm_user_state_total", "total jobs per state per user", METRIC_GAUGE, "username", "state", NULL);
+    FAM_ADD(f, 2, "bob", "RUNNING");
+    FAM_ADD(f, 1, "alice", "PENDING");
+    FAM_ADD(f, 1, "alice", "PENDING");
+    family *g = ss_family(ss, "slurm_cpus_total", "Total cpus", METRIC_GAUGE, NULL);
+    fam_set(g, 10, NULL);
+    family *h = ss_family(ss, "slurm_pending_reason_total", "help with \\ and\nnewline", METRIC_GAUGE, "reason", NULL);
+    FAM_ADD(h, 1, "quote \" back \\ nl \n end");
+    ss_finish(ss);
+    return ss;
+}
+
+static void test_text_golden(void **st) {
+    (void)st;
+    sample_set *ss = example_set();
+    label_pair extra[] = {{"cluster", "c1"}, {"state", "replaced"}};
+    buf out = {0};
+    const sample_set *sets[] = {ss};
+    text_encode(sets, 1, extra, 1, false, &out);
+    const char *want = "# HELP slurm_cpus_total Total cpus\n"
+                       "# TYPE slurm_cpus_total gauge\n"
+                       "slurm_cpus_total{cluster=\"c1\"} 10\n"
+                       "# HELP slurm_pending_reason_total help with \\\\ and\\nnewline\n"
+                       "# TYPE slurm_pending_reason_total gauge\n"
+                       "slurm_pending_reason_total{cluster=\"c1\",reason=\"quote \\\" back \\\\ nl \\n end\"} 1\n"
+                       "# HELP slurm_user_state_total total jobs per state per user\n"
+                       "# TYPE slurm_user_state_total gauge\n"
+                       "slurm_user_state_total{cluster=\"c1\",state=\"PENDING\",username=\"alice\"} 2\n"
+                       "slurm_user_state_total{cluster=\"c1\",state=\"RUNNING\",username=\"bob\"} 2\n";
+    assert_string_equal(out.data, want);
+    buf_free(&out);
+    /* an extra label named like a family label replaces it */
+    text_encode(sets, 1, extra, 2, true, &out);
+    assert_non_null(strstr(out.data, "slurm_user_state_total{cluster=\"c1\",state=\"replaced\",username=\"alice\"} 2 1700000000123\n"));
+    buf_free(&out);
+    ss_free(ss);
+}
+
+static void test_text_merges_same_family_across_sets(void **st) {
+    (void)st;
+    sample_set *a = ss_new(1), *b = ss_new(2);
+    FAM_SET(ss_family(a, "slurmpush_collector_success", "h", METRIC_GAUGE, "collector", NULL), 1, "jobs");
+    FAM_SET(ss_family(b, "slurmpush_collector_success", "h", METRIC_GAUGE, "collector", NULL), 0, "nodes");
+    ss_family(b, "empty_family", "h", METRIC_GAUGE, NULL);
+    ss_finish(a);
+    ss_finish(b);
+    const sample_set *sets[] = {a, b};
+    buf out = {0};
+    text_encode(sets, 2, NULL, 0, false, &out);
+    assert_string_equal(out.data, "# HELP slurmpush_collector_success h\n# TYPE slurmpush_collector_success gauge\n"
+                                  "slurmpush_collector_success{collector=\"jobs\"} 1\n"
+                                  "slurmpush_collector_success{collector=\"nodes\"} 0\n");
+    buf_free(&out);
+    ss_free(a);
+    ss_free(b);
+}
+
+typedef struct {
+    Prometheus__WriteRequest *reqs[16];
+    size_t n, samples[16];
+} captured;
+
+static void capture(void *ctx, uint8_t *body, size_t len, size_t samples) {
+    captured *c = ctx;
+    size_t raw_len;
+    assert_int_equal(snappy_uncompressed_length((const char *)body, len, &raw_len), SNAPPY_OK);
+    char *raw = malloc(raw_len);
+    assert_int_equal(snappy_uncompress((const char *)body, len, raw, &raw_len), SNAPPY_OK);
+    c->reqs[c->n] = prometheus__write_request__unpack(NULL, raw_len, (const uint8_t *)raw);
+    assert_non_null(c->reqs[c->n]);
+    c->samples[c->n++] = samples;
+    free(raw);
+    free(body);
+}
+
+static void free_captured(captured *c) {
+    for (size_t i = 0; i < c->n; i++) prometheus__write_request__free_unpacked(c->reqs[i], NULL);
+}
+
+static void test_remote_write_roundtrip(void **st) {
+    (void)st;
+    sample_set *ss = example_set();
+    label_pair extra[] = {{"cluster", "c1"}};
+    captured c = {0};
+    rw_stats stats;
+    const sample_set *sets[] = {ss};
+    rw_encode(sets, 1, extra, 1, 2000, capture, &c, &stats);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(stats.samples, 4);
+    Prometheus__WriteRequest *wr = c.reqs[0];
+    assert_int_equal(wr->n_timeseries, 4);
+    for (size_t i = 0; i < wr->n_timeseries; i++) {
+        Prometheus__TimeSeries *t = wr->timeseries[i];
+        assert_string_equal(t->labels[0]->name, "__name__");
+        for (size_t k = 1; k < t->n_labels; k++) assert_true(strcmp(t->labels[k - 1]->name, t->labels[k]->name) < 0);
+        assert_int_equal(t->n_samples, 1);
+        assert_int_equal(t->samples[0]->timestamp, 1700000000123);
+    }
+    /* first family as declared: slurm_user_state_total{state,username} sorted by values */
+    Prometheus__TimeSeries *t = wr->timeseries[0];
+    assert_string_equal(t->labels[0]->value, "slurm_user_state_total");
+    assert_string_equal(t->labels[1]->name, "cluster");
+    assert_string_equal(t->labels[2]->name, "state");
+    assert_string_equal(t->labels[3]->name, "username");
+    assert_string_equal(t->labels[3]->value, "alice");
+    assert_true(t->samples[0]->value == 2);
+    free_captured(&c);
+    ss_free(ss);
+}
+
+static void test_remote_write_values_and_empty_labels(void **st) {
+    (void)st;
+    sample_set *ss = ss_new(5);
+    family *f = ss_family(ss, "m", "h", METRIC_GAUGE, "feature", NULL);
+    FAM_SET(f, 0, "");          /* empty value: label dropped, 0.0 still sent */
+    FAM_SET(f, NAN, "nan");     /* left out, counted */
+    FAM_SET(f, INFINITY, "inf"); /* left out, counted */
+    FAM_SET(f, stale_nan(), "stale");
+    ss_finish(ss);
+    captured c = {0};
+    rw_stats stats;
+    const sample_set *sets[] = {ss};
+    rw_encode(sets, 1, NULL, 0, 2000, capture, &c, &stats);
+    assert_int_equal(stats.nonfinite_skipped, 2);
+    assert_int_equal(c.reqs[0]->n_timeseries, 2);
+    Prometheus__TimeSeries *empty = c.reqs[0]->timeseries[0];
+    assert_int_equal(empty->n_labels, 1); /* only __name__ */
+    assert_true(empty->samples[0]->value == 0);
+    Prometheus__TimeSeries *stale = c.reqs[0]->timeseries[1];
+    uint64_t bits;
+    memcpy(&bits, &stale->samples[0]->value, sizeof bits);
+    assert_true(bits == 0x7ff0000000000002ull);
+    free_captured(&c);
+    ss_free(ss);
+}
+
+static void test_remote_write_batches(void **st) {
+    (void)st;
+    sample_set *ss = ss_new(5);
+    family *f = ss_family(ss, "m", "h", METRIC_GAUGE, "i", NULL);
+    char name[16];
+    for (int i = 0; i < 25; i++) {
+        snprintf(name, sizeof name, "%02d", i);
+        FAM_SET(f, i, name);
+    }
+    ss_finish(ss);
+    captured c = {0};
+    rw_stats stats;
+    const sample_set *sets[] = {ss};
+    rw_encode(sets, 1, NULL, 0, 10, capture, &c, &stats);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.samples[0], 10);
+    assert_int_equal(c.samples[2], 5);
+    /* order kept across batches */
+    assert_string_equal(c.reqs[1]->timeseries[0]->labels[1]->value, "10");
+    free_captured(&c);
+    ss_free(ss);
+}
+
+static void test_stale_nan_bits(void **st) {
+    (void)st;
+    double v = stale_nan();
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    assert_true(bits == 0x7ff0000000000002ull);
+    assert_true(is_stale_nan(v));
+    assert_false(is_stale_nan(NAN));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_value_like_go),
+        cmocka_unit_test(test_text_golden),
+        cmocka_unit_test(test_text_merges_same_family_across_sets),
+        cmocka_unit_test(test_remote_write_roundtrip),
+        cmocka_unit_test(test_remote_write_values_and_empty_labels),
+        cmocka_unit_test(test_remote_write_batches),
+        cmocka_unit_test(test_stale_nan_bits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,304 @@
+/* test_sender.c — the delivery policy against a scripted loopback receiver: 204, 500s then
+ * 204 (backoff spacing), 429 with Retry-After (the pause), 400 (dropped, never resent,
+ * newer data goes on), no answer (timeout, retried); exact remote-write headers. */
+#include <math.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "agent/sender.h"
+#include "agent/util.h"
+
+/* ---- the scripted receiver ---- */
+enum { MAX_REQ = 32 };
+typedef struct {
+    int script[MAX_REQ]; /* status per request; 0 = hang until the client gives up; past the end: 204 */
+    const char *retry_after;
+    pthread_mutex_t lock;
+    int n;
+    double at[MAX_REQ];
+    char body[MAX_REQ][16];
+    char content_encoding[64], content_type[64], version[64], user_agent[64];
+    int header_count_ce; /* how many Content-Encoding headers the first request had */
+    struct MHD_Daemon *d;
+    unsigned short port;
+} receiver;
+
+static enum MHD_Result count_ce(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    (void)value;
+    if (!strcasecmp(key, "Content-Encoding")) ++*(int *)cls;
+    return MHD_YES;
+}
+
+typedef struct {
+    buf body;
+} conn_state;
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls) {
+    (void)url;
+    (void)method;
+    (void)version;
+    receiver *r = cls;
+    if (!*con_cls) {
+        *con_cls = calloc(1, sizeof(conn_state));
+        return MHD_YES;
+    }
+    conn_state *cs = *con_cls;
+    if (*upload_size) {
+        buf_append(&cs->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&r->lock);
+    int i = r->n++;
+    int status = i < MAX_REQ && r->script[i] ? r->script[i] : 204;
+    if (i < MAX_REQ) {
+        r->at[i] = mono_seconds();
+        snprintf(r->body[i], sizeof r->body[i], "%s", cs->body.data ? cs->body.data : "");
+    }
+    if (i == 0) {
+        const char *v;
+        if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"))) snprintf(r->content_encoding, 64, "%s", v);
+        if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"))) snprintf(r->content_type, 64, "%s", v);
+        if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Prometheus-Remote-Write-Version")))
+            snprintf(r->version, 64, "%s", v);
+        if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"))) snprintf(r->user_agent, 64, "%s", v);
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_ce, &r->header_count_ce);
+    }
+    if (i < MAX_REQ && r->script[i] == -1) status = 0;
+    pthread_mutex_unlock(&r->lock);
+    buf_free(&cs->body);
+    free(cs);
+    *con_cls = NULL;
+    if (status == 0) {
+        usleep(600 * 1000); /* longer than the client's timeout */
+        status = 204;
+    }
+    const char *msg = status == 400 ? "bad sample" : "";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
+    if (status == 429 && r->retry_after) MHD_add_response_header(resp, "Retry-After", r->retry_after);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void receiver_start(receiver *r) {
+    pthread_mutex_init(&r->lock, NULL);
+    for (unsigned short port = 39100; port < 39200 && !r->d; port++) {
+        r->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, port, NULL, NULL, on_request, r,
+                                MHD_OPTION_END);
+        r->port = port;
+    }
+    assert_non_null(r->d);
+}
+
+static void receiver_stop(receiver *r) {
+    MHD_stop_daemon(r->d);
+    pthread_mutex_destroy(&r->lock);
+}
+
+static int requests(receiver *r) {
+    pthread_mutex_lock(&r->lock);
+    int n = r->n;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+static const char *const rw_headers[] = {"Content-Encoding: snappy", "Content-Type: application/x-protobuf",
+                                         "X-Prometheus-Remote-Write-Version: 0.1.0", "User-Agent: slurmpush/test", NULL};
+
+static sender *start_sender(receiver *r, double timeout) {
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", r->port);
+    sender_config cfg = {.url = url, .method = "POST", .headers = rw_headers, .mode = SENDER_FIFO, .timeout_s = timeout};
+    return sender_start(&cfg);
+}
+
+static void send_text(sender *s, const char *text) {
+    size_t n = strlen(text);
+    uint8_t *body = malloc(n);
+    memcpy(body, text, n);
+    sender_enqueue(s, body, n, 1);
+}
+
+/* ---- cases ---- */
+static void test_ok_and_exact_headers(void **st) {
+    (void)st;
+    receiver r = {0};
+    receiver_start(&r);
+    sender *s = start_sender(&r, 5);
+    send_text(s, "one");
+    assert_true(sender_wait_idle(s, 5));
+    sender_stats stats;
+    sender_get_stats(s, &stats);
+    assert_int_equal(requests(&r), 1);
+    assert_int_equal(stats.samples_sent, 1);
+    assert_string_equal(r.content_encoding, "snappy");
+    assert_string_equal(r.content_type, "application/x-protobuf");
+    assert_string_equal(r.version, "0.1.0");
+    assert_string_equal(r.user_agent, "slurmpush/test");
+    assert_int_equal(r.header_count_ce, 1);
+    sender_stop(s);
+    receiver_stop(&r);
+}
+
+static void test_5xx_retried_with_backoff(void **st) {
+    (void)st;
+    receiver r = {.script = {500, 503, 502, 204}};
+    receiver_start(&r);
+    sender *s = start_sender(&r, 5);
+    send_text(s, "a");
+    assert_true(sender_wait_idle(s, 10));
+    assert_int_equal(requests(&r), 4);
+    /* backoff 30, 60, 120 ms, each within ±25 % jitter (plus scheduling slack upward) */
+    double want[] = {0.030, 0.060, 0.120};
+    for (int i = 0; i < 3; i++) {
+        double gap = r.at[i + 1] - r.at[i];
+        if (gap < want[i] * 0.75 - 0.002 || gap > want[i] * 1.25 + 0.2) fail_msg("gap %d = %.3fs, want %.3fs ±25%%", i, gap, want[i]);
+    }
+    for (int i = 0; i < 4; i++) assert_string_equal(r.body[i], "a"); /* the same batch */
+    sender_stats stats;
+    sender_get_stats(s, &stats);
+    assert_int_equal(stats.retries, 3);
+    assert_int_equal(stats.samples_sent, 1);
+    sender_stop(s);
+    receiver_stop(&r);
+}
+
+static void test_429_waits_for_retry_after(void **st) {
+    (void)st;
+    receiver r = {.script = {429, 204, 204}, .retry_after = "1"};
+    receiver_start(&r);
+    sender *s = start_sender(&r, 5);
+    send_text(s, "a");
+    send_text(s, "b");
+    assert_true(sender_wait_idle(s, 10));
+    assert_int_equal(requests(&r), 3);
+    double gap = r.at[1] - r.at[0];
+    if (gap < 0.99 || gap > 1.5) fail_msg("429 pause %.3fs, want 1s", gap);
+    assert_string_equal(r.body[0], "a");
+    assert_string_equal(r.body[1], "a"); /* nothing newer overtakes the paused batch */
+    assert_string_equal(r.body[2], "b");
+    sender_stop(s);
+    receiver_stop(&r);
+}
+
+static void test_400_dropped_not_retried(void **st) {
+    (void)st;
+    receiver r = {.script = {400, 204}};
+    receiver_start(&r);
+    sender *s = start_sender(&r, 5);
+    send_text(s, "bad");
+    send_text(s, "good");
+    assert_true(sender_wait_idle(s, 5));
+    usleep(200 * 1000);
+    assert_int_equal(requests(&r), 2);
+    assert_string_equal(r.body[0], "bad");
+    assert_string_equal(r.body[1], "good");
+    sender_stats stats;
+    sender_get_stats(s, &stats);
+    assert_int_equal(stats.requests_dropped, 1);
+    assert_int_equal(stats.samples_dropped, 1);
+    assert_int_equal(stats.samples_sent, 1);
+    sender_stop(s);
+    receiver_stop(&r);
+}
+
+static void test_no_answer_is_retried(void **st) {
+    (void)st;
+    receiver r = {.script = {-1, 204}};
+    receiver_start(&r);
+    sender *s = start_sender(&r, 0.3);
+    send_text(s, "a");
+    assert_true(sender_wait_idle(s, 10));
+    assert_int_equal(requests(&r), 2);
+    assert_string_equal(r.body[1], "a");
+    sender_stop(s);
+    receiver_stop(&r);
+}
+
+static void test_connection_refused_is_retried(void **st) {
+    (void)st;
+    sender_config cfg = {.url = "http://127.0.0.1:1/api/v1/write", .method = "POST", .headers = rw_headers, .timeout_s = 1};
+    sender *s = sender_start(&cfg);
+    send_text(s, "a");
+    assert_false(sender_wait_idle(s, 0.5));
+    sender_stats stats;
+    sender_get_stats(s, &stats);
+    assert_true(stats.retries >= 2);
+    assert_int_equal(stats.samples_dropped, 0); /* nothing accepted is lost */
+    assert_int_equal(stats.queue_requests + 1, 1 + 0); /* the batch is in flight, not dropped */
+    sender_stop(s);
+}
+
+static void test_queue_full_drops_oldest(void **st) {
+    (void)st;
+    sender_config cfg = {.url = "http://127.0.0.1:1/x", .method = "POST", .headers = rw_headers, .timeout_s = 1, .queue_max_bytes = 10};
+    sender *s = sender_start(&cfg);
+    send_text(s, "first");
+    usleep(100 * 1000); /* "first" is now in flight (refused, retrying) */
+    send_text(s, "aaaa");
+    send_text(s, "bbbb");
+    send_text(s, "cccc"); /* 12 bytes > 10: the oldest waiting one goes */
+    sender_stats stats;
+    sender_get_stats(s, &stats);
+    assert_int_equal(stats.requests_evicted, 1);
+    assert_int_equal(stats.queue_requests, 2);
+    sender_stop(s);
+}
+
+static void test_policy_functions(void **st) {
+    (void)st;
+    assert_int_equal(classify_response(204, true), SEND_DONE);
+    assert_int_equal(classify_response(200, true), SEND_DONE);
+    assert_int_equal(classify_response(500, true), SEND_RETRY);
+    assert_int_equal(classify_response(503, true), SEND_RETRY);
+    assert_int_equal(classify_response(429, true), SEND_RETRY_AFTER);
+    assert_int_equal(classify_response(400, true), SEND_DROP);
+    assert_int_equal(classify_response(401, true), SEND_DROP);
+    assert_int_equal(classify_response(409, true), SEND_DROP);
+    assert_int_equal(classify_response(0, false), SEND_RETRY);
+    assert_true(parse_retry_after("120", 0) == 120);
+    assert_true(parse_retry_after(" 5 ", 0) == 5);
+    assert_true(parse_retry_after("soon", 0) < 0);
+    assert_true(parse_retry_after("-3", 0) < 0);
+    assert_true(parse_retry_after(NULL, 0) < 0);
+    /* HTTP date: 784111777 = Sun, 06 Nov 1994 08:49:37 GMT */
+    assert_true(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 30) == 30);
+    assert_true(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 30) == 0);
+    double b = 0;
+    double want[] = {0.03, 0.06, 0.12, 0.24, 0.48, 0.96, 1.92, 3.84, 5, 5};
+    for (int i = 0; i < 10; i++) {
+        b = next_backoff(b, 0.03, 5);
+        assert_true(fabs(b - want[i]) < 1e-9);
+    }
+    assert_true(jittered(1, 0) == 0.75);
+    assert_true(jittered(1, 0.999999) < 1.25);
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_functions),
+        cmocka_unit_test(test_ok_and_exact_headers),
+        cmocka_unit_test(test_5xx_retried_with_backoff),
+        cmocka_unit_test(test_429_waits_for_retry_after),
+        cmocka_unit_test(test_400_dropped_not_retried),
+        cmocka_unit_test(test_no_answer_is_retried),
+        cmocka_unit_test(test_connection_refused_is_retried),
+        cmocka_unit_test(test_queue_full_drops_oldest),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
