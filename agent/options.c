@@ -62,7 +62,7 @@ static const option_def option_table[] = {
     {"remote-write.queue-max-bytes", OPT_BYTES, "67108864", NULL, AT(remote_write_queue_bytes),
      "Compressed bytes queued per endpoint at most; the oldest request is dropped (and counted) beyond."},
     {"pushgateway.url", OPT_STRING, NULL, NULL, AT(pushgateway_url),
-     "Pushgateway base URL; each cycle PUTs the group /metrics/job/<job>/instance/<instance>."},
+     "Pushgateway base URL; each cycle PUTs the group /metrics/job/JOB/instance/INSTANCE."},
     {"pushgateway.job", OPT_STRING, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},
     {"pushgateway.instance", OPT_STRING, NULL, NULL, AT(pushgateway_instance),
      "Pushgateway instance (default: the cluster label, else the host name)."},

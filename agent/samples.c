@@ -101,7 +101,7 @@ void ss_finish(sample_set *ss) {
                 if (f->items[j].value > 0) f->items[k++] = f->items[j];
             f->n = k;
         }
-        qsort_r(f->items, f->n, sizeof *f->items, cmp_series, &f->nlabels);
+        if (f->n > 1) qsort_r(f->items, f->n, sizeof *f->items, cmp_series, &f->nlabels);
     }
 }
 

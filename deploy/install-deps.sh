@@ -9,7 +9,8 @@ want=${*:-build}
 build="gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libsnappy-dev \
   libcurl4-openssl-dev libjson-c-dev libmicrohttpd-dev zlib1g-dev ca-certificates"
 test="libcmocka-dev clang-14 libclang-rt-14-dev python3 curl procps"
-lab="munge slurmctld slurmd slurm-client slurmdbd mariadb-server prometheus prometheus-pushgateway victoria-metrics"
+lab="munge slurmctld slurmd slurm-client slurmdbd mariadb-server prometheus prometheus-pushgateway victoria-metrics \
+  curl python3 procps"
 pkgs=""
 for w in $want; do
   case "$w" in

@@ -18,7 +18,7 @@ size_t merge_labels(const family *f, const label_pair *extra, size_t n_extra, la
         if (!replaced) out[n++] = (label_slot){f->label_names[i], (long)i, NULL};
     }
     for (size_t j = 0; j < n_extra; j++) out[n++] = (label_slot){extra[j].name, -1, extra[j].value};
-    qsort(out, n, sizeof *out, cmp_slot);
+    if (n > 1) qsort(out, n, sizeof *out, cmp_slot);
     return n;
 }
 

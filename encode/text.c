@@ -56,7 +56,7 @@ void text_encode(const sample_set *const *sets, size_t nsets, const label_pair *
     for (size_t i = 0; i < nsets; i++)
         for (size_t j = 0; sets[i] && j < sets[i]->n; j++)
             refs[n] = (family_ref){sets[i]->fams[j], sets[i]->timestamp_ms, n}, n++;
-    qsort(refs, n, sizeof *refs, cmp_ref);
+    if (n > 1) qsort(refs, n, sizeof *refs, cmp_ref);
 
     label_slot *slots = NULL;
     size_t slots_cap = 0;

@@ -6,6 +6,8 @@
 set -uo pipefail
 BIN=$1 FIX=$2
 SQ="cat $FIX/squeue.txt" SI="cat $FIX/sinfo.txt"
+# unique durations, so the process checks see only this run's commands
+HANG1=30.$$ HANG2=60.$$
 fails=0 passes=0
 ok() { passes=$((passes + 1)); echo "ok   - $*"; }
 bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
@@ -30,14 +32,14 @@ check "--dry-run prints samples with timestamps" has '^slurm_cpus_total [0-9]+ [
 
 # a hung command: killed at the timeout, counted once, no job series; nodes carry on
 t0=$(date +%s.%N)
-out=$(CLI_TIMEOUT=1 "$BIN" --dry-run --slurm.squeue-cli="sleep 30" --slurm.sinfo-cli="$SI" 2>/dev/null); rc=$?
+out=$(CLI_TIMEOUT=1 "$BIN" --dry-run --slurm.squeue-cli="sleep $HANG1" --slurm.sinfo-cli="$SI" 2>/dev/null); rc=$?
 t1=$(date +%s.%N)
 check "hung command: exit 1" test $rc = 1
 check "hung command: killed near CLI_TIMEOUT" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }'
 check "hung command: slurm_job_scrape_error 1" grep -q '^slurm_job_scrape_error 1 ' <<<"$out"
 check "hung command: no job series" lacks '^slurm_user_state_total' "$out"
 check "hung command: nodes still collected" grep -q '^slurm_cpus_total 10 ' <<<"$out"
-check "hung command: no sleep left behind" bash -c "! pgrep -f '^sleep 30$' >/dev/null"
+check "hung command: no sleep left behind" bash -c "! pgrep -f '^sleep $HANG1$' >/dev/null"
 
 out=$("$BIN" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="echo garbage" 2>/dev/null); rc=$?
 check "garbage output: exit 1" test $rc = 1
@@ -56,7 +58,7 @@ check "--once with an unreachable receiver exits 1" test $rc = 1
 # the daemon: /metrics answers at once while a command hangs; SIGTERM stops it promptly
 port=$((39300 + RANDOM % 500))
 "$BIN" --web.listen-address=127.0.0.1:$port --slurm.poll-limit=1 --slurm.cli-timeout=60 \
-  --slurm.squeue-cli="sleep 60" --slurm.sinfo-cli="$SI" 2>/dev/null &
+  --slurm.squeue-cli="sleep $HANG2" --slurm.sinfo-cli="$SI" 2>/dev/null &
 pid=$!
 for i in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/-/ready" && break; sleep 0.1; done
 t=$(curl -s -o /tmp/slurmpush-cli-m.$$ -w '%{time_total}' "http://127.0.0.1:$port/metrics")
@@ -68,7 +70,7 @@ rm -f /tmp/slurmpush-cli-m.$$
 t0=$(date +%s.%N); kill -TERM $pid; wait $pid; rc=$?; t1=$(date +%s.%N)
 check "SIGTERM: exit 0" test $rc = 0
 check "SIGTERM: stops within 3 s even with a command running" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3) }'
-check "SIGTERM: the running command is gone" bash -c "! pgrep -f '^sleep 60$' >/dev/null"
+check "SIGTERM: the running command is gone" bash -c "! pgrep -f '^sleep $HANG2$' >/dev/null"
 
 echo "$passes passed, $fails failed"
 test $fails = 0

@@ -1,2 +1,80 @@
-#!/bin/sh
-echo "integration: not yet"
+#!/bin/bash
+# run.sh SLURMPUSH — integration on the real lab: Slurm 22.05 cluster (tests/lab/slurm-up.sh),
+# Prometheus 2.42 with its remote-write receiver, Pushgateway 1.5.1 and VictoriaMetrics 1.79.5,
+# all on 127.0.0.1 (tests/lab/metrics-up.sh). slurmpush pushes one cycle to all three, then runs
+# as a daemon for a few cycles; every jobs and nodes family read back from each receiver must
+# equal an independent count of the squeue/sinfo output of the same run, and the self-metric
+# families must be queryable. Needs root (it runs the lab). Leaves the lab running (the next
+# run reuses it); tests/lab/slurm-down.sh and metrics-down.sh stop it.
+set -uo pipefail
+BIN=$(readlink -f "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+LAB=$HERE/../lab
+PROM=http://127.0.0.1:${PROM_PORT:-29090}
+PGW=http://127.0.0.1:${PGW_PORT:-29091}
+VM=http://127.0.0.1:${VM_PORT:-28428}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/slurmpush-it.XXXXXX")
+CLUSTER=it$(date +%s)$$
+fails=0 passes=0
+ok() { passes=$((passes + 1)); echo "ok   - $*"; }
+bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+finish() { [ -n "${DAEMON:-}" ] && kill "$DAEMON" 2>/dev/null; rm -rf "$WORK"; echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?; }
+trap finish EXIT
+
+if [ "$(id -u)" != 0 ]; then echo "integration: needs root to run the lab cluster"; exit 1; fi
+echo "# bringing up the lab"
+if ! bash "$LAB/slurm-up.sh" > "$WORK/slurm-up.log" 2>&1; then cat "$WORK/slurm-up.log"; bad "lab Slurm cluster up"; exit 1; fi
+# jobs: submit the lab mix once per cluster lifetime (enough running/pending jobs to count)
+if [ "$(squeue -h -t all | wc -l)" -lt 10 ]; then bash "$LAB/slurm-jobs.sh" > "$WORK/jobs.log" 2>&1 || { cat "$WORK/jobs.log"; bad "lab jobs"; }; fi
+bash "$LAB/metrics-up.sh" > "$WORK/metrics-up.log" 2>&1 || { cat "$WORK/metrics-up.log"; bad "receivers up"; exit 1; }
+ok "lab up: $(sinfo -h -N | wc -l) node lines, $(squeue -h -t all | wc -l) jobs"
+
+default_of() { "$BIN" --help | awk -v o="--$1=" 'index($0, o) { f = 1; next } f && /\(default: / { sub(/.*\(default: /, ""); sub(/\)( \[env.*)?$/, ""); print; exit }'; }
+SQ="$HERE/tee-cmd.sh $WORK/squeue.txt $(default_of slurm.squeue-cli)"
+SI="$HERE/tee-cmd.sh $WORK/sinfo.txt $(default_of slurm.sinfo-cli)"
+
+# ---- one cycle to all three receivers
+"$BIN" --once --label cluster=$CLUSTER --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" \
+  --remote-write.url=$PROM/api/v1/write --remote-write.url=$VM/api/v1/write --pushgateway.url=$PGW \
+  --pushgateway.instance=$CLUSTER 2> "$WORK/once.log"
+rc=$?
+check "--once pushed to Prometheus, VictoriaMetrics and the Pushgateway (exit 0)" test $rc = 0
+[ $rc = 0 ] || cat "$WORK/once.log"
+check "squeue and sinfo output kept for the count" test -s "$WORK/squeue.txt" -a -s "$WORK/sinfo.txt"
+
+counts() { python3 "$HERE/../check_counts.py" --squeue "$WORK/squeue.txt" --sinfo "$WORK/sinfo.txt" "$@"; }
+check "Prometheus: every jobs/nodes family equals the independent count" \
+  counts --prometheus $PROM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\",job=\"\"}"
+curl -fsS "$VM/internal/force_flush" >/dev/null
+sleep 1
+check "VictoriaMetrics: every jobs/nodes family equals the independent count" \
+  counts --prometheus $VM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\"}"
+curl -fsS "$PGW/metrics" | grep -E "^slurm_[a-z_]+\{.*instance=\"$CLUSTER\"" > "$WORK/pgw.txt"
+check "Pushgateway: every jobs/nodes family equals the independent count" counts --metrics "$WORK/pgw.txt"
+
+query() { curl -fsS "$PROM/api/v1/query" --data-urlencode "query=$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))'; }
+for fam in slurm_job_scrape_error slurm_node_scrape_error slurm_job_scrape_duration slurm_node_scrape_duration \
+  slurmpush_collector_success slurmpush_collector_duration_seconds slurmpush_collector_errors_total \
+  slurmpush_collector_last_success_timestamp_seconds process_cpu_seconds_total process_resident_memory_bytes \
+  process_start_time_seconds process_open_fds slurmpush_build_info slurmpush_sender_samples_total; do
+  check "Prometheus has $fam{cluster=$CLUSTER} (remote-write)" test "$(query "$fam{cluster=\"$CLUSTER\",job=\"\"}")" -ge 1
+done
+check "collectors succeeded (slurmpush_collector_success == 1 for jobs and nodes)" \
+  test "$(query "slurmpush_collector_success{cluster=\"$CLUSTER\",job=\"\"} == 1")" = 2
+check "Prometheus stored labels sorted and without empty values (feature=\"\" dropped)" \
+  test "$(curl -fsS "$PROM/api/v1/series" --data-urlencode "match[]=slurm_feature_total{cluster=\"$CLUSTER\"}" | grep -c '"feature"')" = 0
+
+# ---- the daemon: several cycles, /metrics served, every cycle pushed
+PORT=${SLURMPUSH_PORT:-29092}
+"$BIN" --label cluster=${CLUSTER}d --slurm.poll-limit=2 --web.listen-address=127.0.0.1:$PORT \
+  --remote-write.url=$PROM/api/v1/write 2> "$WORK/daemon.log" &
+DAEMON=$!
+sleep 7
+check "/metrics serves the lab cluster" bash -c "curl -fsS http://127.0.0.1:$PORT/metrics | grep -q '^slurm_cpus_total{cluster=\"${CLUSTER}d\"} [1-9]'"
+samples=$(curl -fsS "$PROM/api/v1/query" --data-urlencode "query=count_over_time(slurm_cpus_total{cluster=\"${CLUSTER}d\"}[1m])" |
+  python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
+check "daemon pushed one sample per cycle (got $samples in ~7 s at 2 s cycles)" test "${samples:-0}" -ge 3
+kill -TERM $DAEMON; wait $DAEMON; rc=$?; DAEMON=
+check "daemon stops on SIGTERM with exit 0" test $rc = 0
+check "daemon logged in logfmt and no error" bash -c "grep -q 'level=info msg=starting' '$WORK/daemon.log' && ! grep -q 'level=error' '$WORK/daemon.log'"
