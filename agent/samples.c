@@ -44,39 +44,64 @@ family *ss_family(sample_set *ss, const char *name, const char *help, metric_typ
     return f;
 }
 
-/* Finds or creates the series; the key is the values joined by NUL bytes, and the
- * series' value pointers point into the one interned copy of that key. */
-static series *lookup(family *f, const char *const *values) {
-    char stack[512];
-    stack[0] = 0; /* a family without labels has an empty key */
-    size_t klen = 0;
-    for (size_t i = 0; i < f->nlabels; i++) klen += strlen(values[i]) + 1;
-    char *key = klen <= sizeof stack ? stack : xmalloc(klen);
-    for (size_t i = 0, off = 0; i < f->nlabels; i++) {
-        size_t n = strlen(values[i]) + 1;
-        memcpy(key + off, values[i], n);
-        off += n;
-    }
-    long idx = htab_find(&f->index, key, klen);
-    if (idx >= 0) {
-        if (key != stack) free(key);
-        return &f->items[idx];
-    }
-    char *kept = arena_strndup(f->mem, key, klen);
-    if (key != stack) free(key);
+family *ss_family_like(sample_set *ss, family *first, const char *name, const char *help, metric_type type) {
+    family *f = ss_family(ss, name, help, type, NULL);
+    f->label_names = first->label_names;
+    f->nlabels = first->nlabels;
+    f->next_sibling = first->next_sibling;
+    first->next_sibling = f;
+    return f;
+}
+
+static void append_series(family *f, const char **values) {
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 8;
         f->items = xrealloc(f->items, f->cap * sizeof *f->items);
     }
-    htab_insert(&f->index, kept, klen);
-    series *s = &f->items[f->n++];
-    s->value = 0;
-    s->values = arena_alloc(f->mem, (f->nlabels ? f->nlabels : 1) * sizeof(char *));
-    for (size_t i = 0, off = 0; i < f->nlabels; i++) {
-        s->values[i] = kept + off;
-        off += strlen(kept + off) + 1;
+    f->items[f->n++] = (series){.values = values, .value = 0};
+}
+
+/* The key is the values joined by NUL bytes; the series' value pointers point into the one
+ * interned copy of that key, shared by the family and its siblings. */
+size_t fam_slot(family *f, const char *const *values) {
+    char stack[512];
+    size_t lens[16], klen = 0;
+    for (size_t i = 0; i < f->nlabels; i++) {
+        size_t n = strlen(values[i]) + 1;
+        if (i < 16) lens[i] = n;
+        klen += n;
     }
-    return s;
+    char *key = klen <= sizeof stack ? stack : xmalloc(klen);
+    for (size_t i = 0, off = 0; i < f->nlabels; i++) {
+        size_t n = i < 16 ? lens[i] : strlen(values[i]) + 1;
+        memcpy(key + off, values[i], n);
+        off += n;
+    }
+    if (f->last_key && f->last_klen == klen && memcmp(f->last_key, key, klen) == 0) {
+        if (key != stack) free(key);
+        return f->last_slot;
+    }
+    long idx = htab_find(&f->index, key, klen);
+    if (idx < 0) {
+        char *kept = arena_strndup(f->mem, key, klen);
+        const char **vals = arena_alloc(f->mem, (f->nlabels ? f->nlabels : 1) * sizeof(char *));
+        for (size_t i = 0, off = 0; i < f->nlabels; i++) {
+            vals[i] = kept + off;
+            off += strlen(kept + off) + 1;
+        }
+        idx = (long)htab_insert(&f->index, kept, klen);
+        for (family *g = f; g; g = g->next_sibling) append_series(g, vals);
+    }
+    if (key != stack) free(key);
+    f->last_key = f->index.keys[idx];
+    f->last_klen = klen;
+    f->last_slot = (size_t)idx;
+    return (size_t)idx;
+}
+
+static series *lookup(family *f, const char *const *values) {
+    size_t slot = fam_slot(f, values); /* may grow f->items: index only after */
+    return &f->items[slot];
 }
 
 void fam_add(family *f, double v, const char *const *values) { lookup(f, values)->value += v; }

@@ -18,7 +18,7 @@ typedef struct {
     double value;
 } series;
 
-typedef struct {
+typedef struct family_s {
     const char *name, *help;
     metric_type type;
     const char **label_names;
@@ -28,6 +28,11 @@ typedef struct {
     size_t n, cap;
     htab index;    /* label values -> series; dropped by ss_finish */
     arena *mem;    /* the owning set's arena */
+    /* families declared with ss_family_like share the first one's labels and index: one
+     * lookup per input line serves them all (series i is the same label set in each) */
+    struct family_s *next_sibling;
+    const char *last_key; /* the last key looked up: consecutive lines often repeat it */
+    size_t last_klen, last_slot;
 } family;
 
 typedef struct {
@@ -43,12 +48,20 @@ void ss_free(sample_set *ss);
 /* Declares a family; label names follow, NULL-terminated. help is kept by pointer. */
 family *ss_family(sample_set *ss, const char *name, const char *help, metric_type type, ...)
     __attribute__((sentinel));
+/* Declares a family with first's label names and series keys: fam_slot on first finds the
+ * series in all of them. */
+family *ss_family_like(sample_set *ss, family *first, const char *name, const char *help, metric_type type);
+/* The slot of the series with these label values in f (and its siblings), created at 0.
+ * Call it on the first family of a group; use the slot with every family of the group. */
+size_t fam_slot(family *f, const char *const *values);
+static inline void fam_add_at(family *f, size_t slot, double v) { f->items[slot].value += v; }
 /* Adds v to the series with these label values (family's label count of them); creates it at 0. */
 void fam_add(family *f, double v, const char *const *values);
 /* Sets the series' value. */
 void fam_set(family *f, double v, const char *const *values);
 #define FAM_ADD(f, v, ...) fam_add((f), (v), (const char *const[]){__VA_ARGS__})
 #define FAM_SET(f, v, ...) fam_set((f), (v), (const char *const[]){__VA_ARGS__})
+#define FAM_SLOT(f, ...) fam_slot((f), (const char *const[]){__VA_ARGS__})
 
 /* Ends a run: drops series that positive_only families must omit, sorts series by label values. */
 void ss_finish(sample_set *ss);

@@ -22,10 +22,36 @@ size_t merge_labels(const family *f, const label_pair *extra, size_t n_extra, la
     return n;
 }
 
+/* Integers (counts, bytes) are most values: format them without printf's float machinery. */
+static const char *format_integer(long long v, char *out) {
+    char digits[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do digits[n++] = (char)('0' + u % 10); while ((u /= 10));
+    char *p = out;
+    if (v < 0) *p++ = '-';
+    int exp10 = n - 1;
+    if (exp10 < 6) {
+        while (n) *p++ = digits[--n];
+        *p = '\0';
+        return out;
+    }
+    int last = 0; /* digits are reversed: skip trailing zeros of the number */
+    while (digits[last] == '0') last++;
+    *p++ = digits[n - 1];
+    if (n - 1 > last) {
+        *p++ = '.';
+        for (int i = n - 2; i >= last; i--) *p++ = digits[i];
+    }
+    sprintf(p, "e+%02d", exp10);
+    return out;
+}
+
 const char *format_value(double v, char *out) {
     if (isnan(v)) return strcpy(out, "NaN");
     if (isinf(v)) return strcpy(out, v > 0 ? "+Inf" : "-Inf");
     if (v == 0) return strcpy(out, signbit(v) ? "-0" : "0");
+    if (v == floor(v) && fabs(v) < 1e15) return format_integer((long long)v, out);
     /* fewest significant digits that read back exactly */
     int digits = 1;
     for (; digits < 17; digits++) {

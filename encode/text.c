@@ -19,6 +19,11 @@ static int cmp_ref(const void *a, const void *b) {
 }
 
 static void put_escaped(buf *out, const char *s, bool quote_too) {
+    size_t plain = strcspn(s, quote_too ? "\\\n\"" : "\\\n");
+    if (!s[plain]) { /* the usual case: nothing to escape */
+        buf_append(out, s, plain);
+        return;
+    }
     for (const char *p = s; *p; p++) {
         if (*p == '\\') buf_puts(out, "\\\\");
         else if (*p == '\n') buf_puts(out, "\\n");

@@ -20,6 +20,23 @@ size_t split_fields(char *line, char **fields, size_t max) {
     return n;
 }
 
+/* Reads "digits[.digits]" exactly as strtod would (mantissa < 2^53 and at most 22 decimals:
+ * one correctly rounded division), without strtod's cost; anything else goes to strtod. */
+static double parse_decimal(const char *s, char **end) {
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s;
+    unsigned long long mant = 0;
+    int digits = 0, decimals = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 16; p++, digits++) mant = mant * 10 + (unsigned)(*p - '0');
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9' && digits < 16; p++, digits++, decimals++) mant = mant * 10 + (unsigned)(*p - '0');
+    if (digits == 0 || digits >= 16 || (*p >= '0' && *p <= '9') || *p == 'e' || *p == 'E' || *p == 'x' || *p == 'X')
+        return strtod(s, end);
+    *end = (char *)p;
+    return (double)mant / pow10[decimals];
+}
+
 int parse_int(const char *s, long long *out) {
     if (!*s) return -1;
     char *end;
@@ -44,7 +61,7 @@ int parse_number_or_na(const char *s, double *out, int *missing) {
     }
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
+    double v = parse_decimal(s, &end);
     if (end == s || *end || errno || !isfinite(v)) return -1;
     *out = v;
     return 0;
@@ -53,10 +70,11 @@ int parse_number_or_na(const char *s, double *out, int *missing) {
 int parse_slurm_memory(const char *s, double *si, double *bin) {
     *si = *bin = 0;
     if (is_null_word(s)) return 0;
+    if (s[0] == '+' || s[0] == '-') return -1;
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !isfinite(v) || v < 0 || s[0] == '+' || s[0] == '-') return -1;
+    double v = parse_decimal(s, &end);
+    if (end == s || errno || !isfinite(v) || v < 0) return -1;
     double si_unit, bin_unit;
     switch (*end) {
     case '\0':

@@ -20,33 +20,31 @@ typedef struct {
 static void jobs_begin(void *state, sample_set *out) {
     jobs_state *s = state;
     s->user_jobs = ss_family(out, "slurm_user_state_total", "total jobs per state per user", METRIC_GAUGE, "state", "username", NULL);
-    s->user_cpus = ss_family(out, "slurm_user_cpu_alloc", "total cpu alloc per user", METRIC_GAUGE, "state", "username", NULL);
-    s->user_mem = ss_family(out, "slurm_user_mem_alloc", "total mem alloc per user", METRIC_GAUGE, "state", "username", NULL);
-    s->user_bytes = ss_family(out, "slurm_user_mem_alloc_bytes",
-                              "Memory of the jobs per user and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE,
-                              "state", "username", NULL);
+    s->user_cpus = ss_family_like(out, s->user_jobs, "slurm_user_cpu_alloc", "total cpu alloc per user", METRIC_GAUGE);
+    s->user_mem = ss_family_like(out, s->user_jobs, "slurm_user_mem_alloc", "total mem alloc per user", METRIC_GAUGE);
+    s->user_bytes = ss_family_like(out, s->user_jobs, "slurm_user_mem_alloc_bytes",
+                                   "Memory of the jobs per user and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
     s->partition_jobs = ss_family(out, "slurm_partition_job_state_total", "total jobs per partition per state", METRIC_GAUGE,
                                   "partition", "state", NULL);
-    s->partition_cpus = ss_family(out, "slurm_partition_job_state_cpu_alloc", "CPUs of the jobs per partition and job state",
-                                  METRIC_GAUGE, "partition", "state", NULL);
-    s->partition_bytes = ss_family(out, "slurm_partition_job_state_mem_alloc_bytes",
-                                   "Memory of the jobs per partition and job state in bytes (whole job, from tres-alloc)",
-                                   METRIC_GAUGE, "partition", "state", NULL);
+    s->partition_cpus = ss_family_like(out, s->partition_jobs, "slurm_partition_job_state_cpu_alloc",
+                                       "CPUs of the jobs per partition and job state", METRIC_GAUGE);
+    s->partition_bytes = ss_family_like(out, s->partition_jobs, "slurm_partition_job_state_mem_alloc_bytes",
+                                        "Memory of the jobs per partition and job state in bytes (whole job, from tres-alloc)",
+                                        METRIC_GAUGE);
     s->account_jobs = ss_family(out, "slurm_account_job_state_total", "total jobs per account per job state", METRIC_GAUGE,
                                 "account", "state", NULL);
-    s->account_cpus = ss_family(out, "slurm_account_job_state_cpu_alloc", "alloc cpu consumed per account per job state",
-                                METRIC_GAUGE, "account", "state", NULL);
-    s->account_mem = ss_family(out, "slurm_account_job_state_mem_alloc", "alloc mem consumed per account per job state",
-                               METRIC_GAUGE, "account", "state", NULL);
-    s->account_bytes = ss_family(out, "slurm_account_job_state_mem_alloc_bytes",
-                                 "Memory of the jobs per account and job state in bytes (whole job, from tres-alloc)",
-                                 METRIC_GAUGE, "account", "state", NULL);
+    s->account_cpus = ss_family_like(out, s->account_jobs, "slurm_account_job_state_cpu_alloc",
+                                     "alloc cpu consumed per account per job state", METRIC_GAUGE);
+    s->account_mem = ss_family_like(out, s->account_jobs, "slurm_account_job_state_mem_alloc",
+                                    "alloc mem consumed per account per job state", METRIC_GAUGE);
+    s->account_bytes = ss_family_like(out, s->account_jobs, "slurm_account_job_state_mem_alloc_bytes",
+                                      "Memory of the jobs per account and job state in bytes (whole job, from tres-alloc)",
+                                      METRIC_GAUGE);
     s->feature_jobs = ss_family(out, "slurm_feature_total", "number of jobs per feature", METRIC_GAUGE, "feature", NULL);
-    s->feature_cpus = ss_family(out, "slurm_feature_cpu_alloc", "alloc cpu consumed per feature", METRIC_GAUGE, "feature", NULL);
-    s->feature_mem = ss_family(out, "slurm_feature_mem_alloc", "alloc mem consumed per feature", METRIC_GAUGE, "feature", NULL);
-    s->feature_bytes = ss_family(out, "slurm_feature_mem_alloc_bytes",
-                                 "Memory of the jobs per feature in bytes (whole job, from tres-alloc)", METRIC_GAUGE, "feature",
-                                 NULL);
+    s->feature_cpus = ss_family_like(out, s->feature_jobs, "slurm_feature_cpu_alloc", "alloc cpu consumed per feature", METRIC_GAUGE);
+    s->feature_mem = ss_family_like(out, s->feature_jobs, "slurm_feature_mem_alloc", "alloc mem consumed per feature", METRIC_GAUGE);
+    s->feature_bytes = ss_family_like(out, s->feature_jobs, "slurm_feature_mem_alloc_bytes",
+                                      "Memory of the jobs per feature in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
     s->pending_reason = ss_family(out, "slurm_pending_reason_total", "count of the reason jobs are pending", METRIC_GAUGE,
                                   "reason", NULL);
     /* the seed omits zero-valued series of these */
@@ -103,22 +101,26 @@ static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_
         return -1;
     }
     const char *state_ = f[F_STATE], *user = f[F_USER], *account = f[F_ACCOUNT], *partition = f[F_PARTITION];
-    FAM_ADD(s->user_jobs, 1, state_, user);
-    FAM_ADD(s->user_cpus, (double)cpus, state_, user);
-    FAM_ADD(s->user_mem, mem_si, state_, user);
-    FAM_ADD(s->user_bytes, job_bytes, state_, user);
-    FAM_ADD(s->partition_jobs, 1, partition, state_);
-    FAM_ADD(s->partition_cpus, (double)cpus, partition, state_);
-    FAM_ADD(s->partition_bytes, job_bytes, partition, state_);
-    FAM_ADD(s->account_jobs, 1, account, state_);
-    FAM_ADD(s->account_cpus, (double)cpus, account, state_);
-    FAM_ADD(s->account_mem, mem_si, account, state_);
-    FAM_ADD(s->account_bytes, job_bytes, account, state_);
+    /* one lookup per label set serves every family that shares it */
+    size_t us = FAM_SLOT(s->user_jobs, state_, user), ac = FAM_SLOT(s->account_jobs, account, state_),
+           pa = FAM_SLOT(s->partition_jobs, partition, state_);
     /* text mode has no feature column in the seed either: every job lands in feature="" */
-    FAM_ADD(s->feature_jobs, 1, "");
-    FAM_ADD(s->feature_cpus, (double)cpus, "");
-    FAM_ADD(s->feature_mem, mem_si, "");
-    FAM_ADD(s->feature_bytes, job_bytes, "");
+    size_t fe = FAM_SLOT(s->feature_jobs, "");
+    fam_add_at(s->user_jobs, us, 1);
+    fam_add_at(s->user_cpus, us, (double)cpus);
+    fam_add_at(s->user_mem, us, mem_si);
+    fam_add_at(s->user_bytes, us, job_bytes);
+    fam_add_at(s->account_jobs, ac, 1);
+    fam_add_at(s->account_cpus, ac, (double)cpus);
+    fam_add_at(s->account_mem, ac, mem_si);
+    fam_add_at(s->account_bytes, ac, job_bytes);
+    fam_add_at(s->partition_jobs, pa, 1);
+    fam_add_at(s->partition_cpus, pa, (double)cpus);
+    fam_add_at(s->partition_bytes, pa, job_bytes);
+    fam_add_at(s->feature_jobs, fe, 1);
+    fam_add_at(s->feature_cpus, fe, (double)cpus);
+    fam_add_at(s->feature_mem, fe, mem_si);
+    fam_add_at(s->feature_bytes, fe, job_bytes);
     if (!strcmp(state_, "PENDING")) FAM_ADD(s->pending_reason, 1, pending_reason(f[F_REASON]));
     return 0;
 }
