@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../collector.h"
+#include "seed_lines.h"
 
 enum { F_JOBID, F_USER, F_ACCOUNT, F_PARTITION, F_STATE, F_CPUS, F_MINMEM, F_TRES, F_REASON, N_FIELDS };
 
@@ -15,6 +16,7 @@ typedef struct {
     family *account_jobs, *account_cpus, *account_mem, *account_bytes;
     family *feature_jobs, *feature_cpus, *feature_mem, *feature_bytes;
     family *pending_reason;
+    arena scratch; /* the fields of one seed-format line; emptied after each line */
 } jobs_state;
 
 static void jobs_begin(void *state, sample_set *out) {
@@ -74,14 +76,43 @@ static const char *pending_reason(const char *reason) {
     return strstr(reason, "ReqNodeNotAvail, UnavailableNodes") ? "(ReqNodeNotAvail, UnavailableNodes)" : reason;
 }
 
+/* A line of the seed's default format: {"a": "%a", "id": %A, "u": "%u", "state": "%T", "p": "%P",
+ * "cpu": %C, "mem": "%m", "r": "%R", …}. %R of a pending job is its reason in parentheses. */
+static int seed_fields(jobs_state *s, const char *line, char **f, char *why, size_t why_len) {
+    static const char *const keys[] = {"id", "u", "a", "p", "state", "cpu", "mem", "r"};
+    char *v[8];
+    if (seed_json_fields(line, keys, v, 8, &s->scratch, why, why_len) < 0) return -1;
+    f[F_JOBID] = v[0], f[F_USER] = v[1], f[F_ACCOUNT] = v[2], f[F_PARTITION] = v[3], f[F_STATE] = v[4];
+    f[F_CPUS] = v[5], f[F_MINMEM] = v[6], f[F_TRES] = "", f[F_REASON] = v[7];
+    size_t rlen = strlen(v[7]);
+    if (!strcmp(v[4], "PENDING") && rlen >= 2 && v[7][0] == '(' && v[7][rlen - 1] == ')') {
+        v[7][rlen - 1] = '\0';
+        f[F_REASON] = v[7] + 1;
+    }
+    return 0;
+}
+
+static int count_job(jobs_state *s, char **f, char *why, size_t why_len);
+
 static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     jobs_state *s = state;
     if (!len) return 0;
     char *f[N_FIELDS];
+    if (line[0] == '{') {
+        int rc = seed_fields(s, line, f, why, why_len);
+        if (rc == 0) rc = count_job(s, f, why, why_len);
+        arena_free(&s->scratch);
+        return rc;
+    }
     if (split_fields(line, f, N_FIELDS) != N_FIELDS) {
         snprintf(why, why_len, "expected %d '|'-separated fields", N_FIELDS);
         return -1;
     }
+    return count_job(s, f, why, why_len);
+}
+
+/* Adds one job (its fields in slurmpush's column order) to every aggregate. */
+static int count_job(jobs_state *s, char **f, char *why, size_t why_len) {
     long long cpus;
     double mem_si, mem_bin, job_bytes;
     if (!*f[F_JOBID] || !*f[F_STATE]) {
@@ -100,6 +131,7 @@ static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_
         snprintf(why, why_len, "tres-alloc \"%.60s\" has a bad mem=", f[F_TRES]);
         return -1;
     }
+    if (!*f[F_TRES]) job_bytes = mem_bin; /* no tres-alloc (the seed's format): the request */
     const char *state_ = f[F_STATE], *user = f[F_USER], *account = f[F_ACCOUNT], *partition = f[F_PARTITION];
     /* one lookup per label set serves every family that shares it */
     size_t us = FAM_SLOT(s->user_jobs, state_, user), ac = FAM_SLOT(s->account_jobs, account, state_),
@@ -125,6 +157,8 @@ static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_
     return 0;
 }
 
+static void jobs_release(void *state) { arena_free(&((jobs_state *)state)->scratch); }
+
 const collector_def jobs_collector = {
     .name = "jobs",
     .enabled_option = offsetof(config, collect_jobs),
@@ -135,4 +169,5 @@ const collector_def jobs_collector = {
     .state_size = sizeof(jobs_state),
     .begin = jobs_begin,
     .parse_line = jobs_line,
+    .release = jobs_release,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../collector.h"
+#include "seed_lines.h"
 
 enum { F_NODE, F_PARTITION, F_STATE, F_CPUSTATE, F_LOAD, F_MEMORY, F_FREE, F_ALLOC, F_WEIGHT, N_FIELDS };
 
@@ -23,6 +24,7 @@ typedef struct {
 
 typedef struct {
     arena *mem;
+    arena scratch; /* the fields of one seed-format line; emptied after each line */
     htab by_name;
     node *nodes;
     size_t n, cap;
@@ -62,14 +64,38 @@ static int parse_cpu_state(char *text, double *alloc, double *idle, double *tota
     return 0;
 }
 
+/* A line of the seed's (<= 1.7) format: {"s": "%T", "mem": %m, "n": "%n", "l": "%O", "p": "%R",
+ * "fmem": "%e", "cstate": "%C", "w": %w}. It has no allocated memory: that counts as 0. */
+static int seed_fields(nodes_state *s, const char *line, char **f, char *why, size_t why_len) {
+    static const char *const keys[] = {"n", "p", "s", "cstate", "l", "mem", "fmem", "w"};
+    char *v[8];
+    if (seed_json_fields(line, keys, v, 8, &s->scratch, why, why_len) < 0) return -1;
+    f[F_NODE] = v[0], f[F_PARTITION] = v[1], f[F_STATE] = v[2], f[F_CPUSTATE] = v[3], f[F_LOAD] = v[4];
+    f[F_MEMORY] = v[5], f[F_FREE] = v[6], f[F_ALLOC] = "0", f[F_WEIGHT] = v[7];
+    return 0;
+}
+
+static int add_node_line(nodes_state *s, char **f, char *why, size_t why_len);
+
 static int nodes_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     nodes_state *s = state;
     if (!len) return 0;
     char *f[N_FIELDS];
+    if (line[0] == '{') {
+        int rc = seed_fields(s, line, f, why, why_len);
+        if (rc == 0) rc = add_node_line(s, f, why, why_len);
+        arena_free(&s->scratch);
+        return rc;
+    }
     if (split_fields(line, f, N_FIELDS) != N_FIELDS || strchr(f[F_WEIGHT], '|')) {
         snprintf(why, why_len, "expected %d '|'-separated fields", N_FIELDS);
         return -1;
     }
+    return add_node_line(s, f, why, why_len);
+}
+
+/* Merges one (node, partition) line, its fields in slurmpush's column order, into the node table. */
+static int add_node_line(nodes_state *s, char **f, char *why, size_t why_len) {
     double alloc, idle, total, load, real_si, real_mb, free_mb, alloc_mb, weight;
     int missing;
     long long w;
@@ -192,6 +218,7 @@ static void nodes_release(void *state) {
     nodes_state *s = state;
     htab_free(&s->by_name);
     free(s->nodes);
+    arena_free(&s->scratch);
 }
 
 const collector_def nodes_collector = {

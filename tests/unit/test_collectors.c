@@ -107,7 +107,8 @@ static void test_jobs_garbage_refused(void **st) {
         "1|bob|chem|debug|RUNNING|-4|1G|cpu=4|None",
         "1|bob|chem|debug|RUNNING|4|1G|mem=12Q|None",
         "|bob|chem|debug|RUNNING|4|1G|cpu=4|None",
-        "{\"a\": \"x\", \"id\": 1}",
+        "{\"a\": \"x\", \"id\": 1, \"cpu\": \"many\"}",
+        "{\"a\": [1], \"id\": 1}",
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *lines[] = {"1|bob|chem|debug|RUNNING|4|1G|cpu=4,mem=1G|None", cases[i], NULL};
@@ -150,7 +151,8 @@ static void test_nodes_garbage_refused(void **st) {
         "n1|debug|idle|2/0/0/2|0.5|2048|1000|0|1|extra",
         "n1|debug|idle|2/0/0/2|0.5|2048|1000|0",
         "|debug|idle|2/0/0/2|0.5|2048|1000|0|1",
-        "{\"s\": \"idle\", \"mem\": 2048}",
+        "{\"s\": \"idle\", \"mem\": 2048}", /* no cstate */
+        "{not json",
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *lines[] = {cases[i], NULL};
@@ -175,6 +177,40 @@ static void test_hostile_long_line(void **st) {
     free(line);
 }
 
+/* the seed's own fallback fixtures (fixtures/seed, *_fallback.txt): its line format still works */
+static void test_seed_line_formats(void **st) {
+    (void)st;
+    const char *nodes[] = {
+        "{\"s\": \"completing\", \"mem\": 770000, \"n\": \"cs156\", \"l\": \"N/A\", \"p\": \"hw\", \"fmem\": \"N/A\", \"cstate\": \"56/8/0/64\", \"w\": 1}",
+        "{\"s\": \"allocated\", \"mem\": 1000000, \"n\": \"cs25\", \"l\": \"20.66\", \"p\": \"hw\", \"fmem\": \"89124\", \"cstate\": \"64/0/0/64\", \"w\": 1}",
+        "{\"s\": \"allocated\", \"mem\": 1000000, \"n\": \"cs25\", \"l\": \"20.66\", \"p\": \"cdn\", \"fmem\": \"89124\", \"cstate\": \"64/0/0/64\", \"w\": 1}",
+        NULL,
+    };
+    sample_set *ss;
+    assert_int_equal(feed(find("nodes"), nodes, &ss), -1);
+    assert_true(value_of(ss, "slurm_partition_alloc_cpus", (const char *[]){"cdn", "allocated"}) == 64);
+    assert_true(value_of(ss, "slurm_partition_free_mem", (const char *[]){"cdn"}) == 89124e6);
+    assert_true(value_of(ss, "slurm_partition_free_mem", (const char *[]){"hw"}) == 89124e6); /* N/A adds nothing */
+    assert_true(value_of(ss, "slurm_cpus_total", NULL) == 128);
+    assert_true(fabs(value_of(ss, "slurm_cpu_load", NULL) - 20.66) < 1e-12);
+    ss_free(ss);
+    const char *jobs[] = {
+        "{\"a\": \"account1\", \"id\": 26515966, \"end_time\": \"2023-09-21T00:21:42\", \"state\": \"RUNNING\", \"p\": \"hw-h\", \"cpu\": 1, \"mem\": \"128G\", \"array_id\": \"N/A\", \"r\":  \"cs10\"}",
+        "{\"a\": \"account1\", \"id\": 50580016, \"end_time\": \"2023-09-21T14:31:11\", \"state\": \"RUNNING\", \"p\": \"hw-l\", \"cpu\": 1, \"mem\": \"62.50G\", \"array_id\": \"N/A\", \"r\":  \"cs10\"}",
+        "{\"a\": \"account1\", \"id\": 51447052, \"end_time\": \"N/A\", \"state\": \"PENDING\", \"p\": \"hw-h\", \"cpu\": 1, \"mem\": \"40000M\", \"array_id\": \"N/A\", \"r\":  \"((ReqNodeNotAvail, UnavailableNodes:cs[100,101,102]))\"}",
+        NULL,
+    };
+    assert_int_equal(feed(find("jobs"), jobs, &ss), -1);
+    assert_true(value_of(ss, "slurm_account_job_state_mem_alloc", (const char *[]){"account1", "RUNNING"}) == 128e9 + 62.5e9);
+    assert_true(value_of(ss, "slurm_pending_reason_total", (const char *[]){"(ReqNodeNotAvail, UnavailableNodes)"}) == 1);
+    assert_true(value_of(ss, "slurm_user_state_total", (const char *[]){"PENDING", ""}) == 1); /* no "u" key: username "" */
+    ss_free(ss);
+    /* the seed's fixture's broken lines ("cpu": xx) are refused: the run fails, nothing half-counted */
+    const char *broken[] = {"{\"a\": \"account1\", \"id\": 18805, \"state\": \"PENDING\", \"p\": \"magma\", \"cpu\": xx}", NULL};
+    assert_int_equal(feed(find("jobs"), broken, &ss), 0);
+    ss_free(ss);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_units),
@@ -183,6 +219,7 @@ int main(void) {
         cmocka_unit_test(test_nodes_merge_and_sentinels),
         cmocka_unit_test(test_nodes_garbage_refused),
         cmocka_unit_test(test_hostile_long_line),
+        cmocka_unit_test(test_seed_line_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
