@@ -204,8 +204,8 @@ static void *run(void *arg) {
         item *it = s->inflight;
         pthread_mutex_unlock(&s->lock);
 
-        long status;
-        double retry_after;
+        long status = 0;
+        double retry_after = -1;
         send_verdict v = curl ? attempt(s, curl, it, &status, &retry_after) : SEND_RETRY;
         pthread_mutex_lock(&s->lock);
         s->stats.last_status = (int)status;

@@ -1,0 +1,52 @@
+/* fuzz_collector.c — libFuzzer target for a collector's parser (FUZZ_COLLECTOR names it):
+ * the input is split into lines as the runner does, parsed, finished, then encoded both ways,
+ * so hostile bytes also reach the label and value encoders. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/collector.h"
+#include "encode/remote_write.h"
+#include "encode/text.h"
+
+#ifndef FUZZ_COLLECTOR
+#error "define FUZZ_COLLECTOR"
+#endif
+
+static void discard(void *ctx, uint8_t *body, size_t len, size_t samples) {
+    (void)ctx, (void)len, (void)samples;
+    free(body);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const collector_def *d = NULL;
+    for (size_t i = 0; all_collectors[i]; i++)
+        if (!strcmp(all_collectors[i]->name, FUZZ_COLLECTOR)) d = all_collectors[i];
+    char *text = malloc(size + 1);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    sample_set *ss = ss_new(1);
+    void *state = calloc(1, d->state_size);
+    if (d->begin) d->begin(state, ss);
+    int refused = 0;
+    char why[160];
+    for (char *line = text, *next; line && !refused; line = next) {
+        next = memchr(line, '\n', (size_t)(text + size - line));
+        if (next) *next++ = '\0';
+        refused = d->parse_line(state, line, strlen(line), why, sizeof why);
+    }
+    if (!refused && d->end) d->end(state, ss);
+    if (d->release) d->release(state);
+    free(state);
+    ss_finish(ss);
+    const sample_set *sets[] = {ss};
+    label_pair extra[] = {{"cluster", "fuzz"}};
+    rw_stats st;
+    rw_encode(sets, 1, extra, 1, 100, discard, NULL, &st);
+    buf out = {0};
+    text_encode(sets, 1, extra, 1, true, &out);
+    buf_free(&out);
+    ss_free(ss);
+    free(text);
+    return 0;
+}
