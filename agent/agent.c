@@ -155,8 +155,8 @@ static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result 
                       "collector", NULL),
             res->seconds, d->name);
     FAM_SET(ss_family(ss, "slurmpush_collector_errors_total",
-                      "Failed runs: command failed, timed out, printed too much or printed unexpected output.",
-                      METRIC_COUNTER, "collector", NULL),
+                      "Failed runs: command failed, timed out, printed too much or printed unexpected output.", METRIC_COUNTER,
+                      "collector", NULL),
             (double)rt->errors, d->name);
     FAM_SET(ss_family(ss, "slurmpush_collector_success", "1 if the collector's last run succeeded, else 0.", METRIC_GAUGE,
                       "collector", NULL),
@@ -175,8 +175,10 @@ static void *collector_thread(void *arg) {
     sample_set *ss = collector_run(rt->def, rt->argv, a->cfg, &a->cancel, &res);
     pthread_mutex_lock(&a->lock);
     rt->last_ok = res.status == RUN_OK;
-    if (rt->last_ok) rt->last_success_ms = ss->timestamp_ms;
-    else rt->errors++;
+    if (rt->last_ok)
+        rt->last_success_ms = ss->timestamp_ms;
+    else
+        rt->errors++;
     add_self_metrics(rt, ss, &res);
     pthread_mutex_unlock(&a->lock);
     ss_finish(ss);
@@ -258,9 +260,9 @@ static sample_set *agent_self_metrics(agent *a) {
     emit_build_info(ss);
     emit_sender_metrics(ss, a->endpoints, a->n_endpoints);
     pthread_mutex_lock(&a->lock);
-    family *skipped = ss_family(ss, "slurmpush_samples_skipped_total",
-                                "Values left out of pushes: not finite (NaN, Inf) or with an invalid name.", METRIC_COUNTER,
-                                "reason", NULL);
+    family *skipped =
+        ss_family(ss, "slurmpush_samples_skipped_total",
+                  "Values left out of pushes: not finite (NaN, Inf) or with an invalid name.", METRIC_COUNTER, "reason", NULL);
     FAM_SET(skipped, (double)a->nonfinite_skipped, "not_finite");
     FAM_SET(skipped, (double)a->invalid_skipped, "invalid_name");
     pthread_mutex_unlock(&a->lock);
@@ -317,7 +319,8 @@ agent *agent_new(const config *cfg) {
         const char *command = *(char *const *)((const char *)cfg + d->command_option);
         char **argv = runner_split(command);
         if (!argv) {
-            log_kv(LOG_ERROR, "collector command is empty or has unbalanced quotes", "collector", d->name, "command", command, NULL);
+            log_kv(LOG_ERROR, "collector command is empty or has unbalanced quotes", "collector", d->name, "command", command,
+                   NULL);
             agent_free(a);
             return NULL;
         }
@@ -409,8 +412,8 @@ int agent_run_once(agent *a, FILE *dry_run_out) {
         bool idle = sender_wait_idle(a->endpoints[i].s, a->cfg->remote_write_timeout + 5);
         sender_get_stats(a->endpoints[i].s, &st);
         if (!idle || st.requests_dropped || st.requests_evicted) {
-            log_kv(LOG_ERROR, "push did not complete", "endpoint", a->endpoints[i].endpoint, "delivered", idle ? "all" : "not all",
-                   "rejected_requests", LOG_INT(st.requests_dropped), NULL);
+            log_kv(LOG_ERROR, "push did not complete", "endpoint", a->endpoints[i].endpoint, "delivered",
+                   idle ? "all" : "not all", "rejected_requests", LOG_INT(st.requests_dropped), NULL);
             rc = 1;
         }
     }

@@ -12,13 +12,13 @@
 #include "samples.h"
 
 typedef struct collector_def {
-    const char *name;          /* label value of collector="…" */
-    size_t enabled_option;     /* offsetof(config, <bool>): its on/off switch (default in the option table) */
-    size_t command_option;     /* offsetof(config, <char *>): its command line */
-    const char *error_metric;  /* seed-compatible error counter name */
+    const char *name;         /* label value of collector="…" */
+    size_t enabled_option;    /* offsetof(config, <bool>): its on/off switch (default in the option table) */
+    size_t command_option;    /* offsetof(config, <char *>): its command line */
+    const char *error_metric; /* seed-compatible error counter name */
     const char *error_help;
     const char *duration_metric; /* seed-compatible duration gauge (ms) */
-    size_t state_size;         /* bytes of private state the callbacks share during one run */
+    size_t state_size;           /* bytes of private state the callbacks share during one run */
     /* Declares families into out before the first line. */
     void (*begin)(void *state, sample_set *out);
     /* One line of output; returns non-zero (and says why) if the line is not what was asked for. */

@@ -69,9 +69,12 @@ int main(int argc, char **argv) {
         }
         log_kv(LOG_INFO, "listening", "address", cfg.listen_address, "path", cfg.telemetry_path, NULL);
     }
-    if (cfg.dry_run) rc = agent_run_once(a, stdout);
-    else if (cfg.once) rc = agent_run_once(a, NULL);
-    else rc = agent_run(a);
+    if (cfg.dry_run)
+        rc = agent_run_once(a, stdout);
+    else if (cfg.once)
+        rc = agent_run_once(a, NULL);
+    else
+        rc = agent_run(a);
     listener_stop(l);
     agent_free(a);
     curl_global_cleanup();

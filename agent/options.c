@@ -18,11 +18,11 @@
 typedef enum { OPT_STRING, OPT_BOOL, OPT_SECONDS, OPT_BYTES, OPT_COUNT, OPT_LIST } opt_type;
 
 typedef struct {
-    const char *name;   /* long name; also accepted with one dash, as the seed's Go flags */
+    const char *name; /* long name; also accepted with one dash, as the seed's Go flags */
     opt_type type;
-    const char *def;    /* default, as text; NULL = unset */
-    const char *env;    /* environment variable read before the command line, or NULL */
-    size_t offset;      /* where the value lands in struct config */
+    const char *def; /* default, as text; NULL = unset */
+    const char *env; /* environment variable read before the command line, or NULL */
+    size_t offset;   /* where the value lands in struct config */
     const char *help;
 } option_def;
 
@@ -37,8 +37,8 @@ static const option_def option_table[] = {
     {"slurm.poll-limit", OPT_SECONDS, "10", "POLL_LIMIT", AT(poll_limit),
      "Seconds between collection cycles; no Slurm command runs more often."},
     {"interval", OPT_SECONDS, "0", NULL, AT(interval), "A longer cycle than --slurm.poll-limit (0: use the poll limit)."},
-    {"slurm.cli-timeout", OPT_SECONDS, "10", "CLI_TIMEOUT",
-     AT(cli_timeout), "Seconds a Slurm command may run before its process group is killed."},
+    {"slurm.cli-timeout", OPT_SECONDS, "10", "CLI_TIMEOUT", AT(cli_timeout),
+     "Seconds a Slurm command may run before its process group is killed."},
     {"slurm.cli-max-output", OPT_BYTES, "268435456", NULL, AT(cli_max_output),
      "Largest output (bytes) accepted from one Slurm command; more fails the run."},
     {"slurm.squeue-cli", OPT_STRING,
@@ -46,8 +46,8 @@ static const option_def option_table[] = {
      "tres-alloc:|,Reason:",
      NULL, AT(squeue_cli), "Command of the jobs collector (split on spaces, quotes group; no shell)."},
     {"slurm.sinfo-cli", OPT_STRING,
-     "sinfo -h -N -O NodeList:|,Partition:|,StateLong:|,CPUsState:|,CPUsLoad:|,Memory:|,FreeMem:|,AllocMem:|,Weight:",
-     NULL, AT(sinfo_cli), "Command of the nodes collector (split on spaces, quotes group; no shell)."},
+     "sinfo -h -N -O NodeList:|,Partition:|,StateLong:|,CPUsState:|,CPUsLoad:|,Memory:|,FreeMem:|,AllocMem:|,Weight:", NULL,
+     AT(sinfo_cli), "Command of the nodes collector (split on spaces, quotes group; no shell)."},
     {"slurm.cli-fallback", OPT_BOOL, "true", NULL, AT(cli_fallback),
      "Parse Slurm's text output (the only mode so far; false, JSON mode, is refused)."},
     {"collector.jobs", OPT_BOOL, "true", NULL, AT(collect_jobs), "Run the jobs collector (squeue)."},
@@ -88,9 +88,12 @@ static const char *type_word(opt_type t) {
 static void *field(config *cfg, const option_def *o) { return (char *)cfg + o->offset; }
 
 static int parse_bool(const char *v, bool *out) {
-    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on")) *out = true;
-    else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off")) *out = false;
-    else return -1;
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+        *out = true;
+    else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+        *out = false;
+    else
+        return -1;
     return 0;
 }
 

@@ -33,9 +33,12 @@ char **runner_split(const char *cmd) {
         char quote = 0;
         for (; *p; p++) {
             if (quote) {
-                if (*p == quote) quote = 0;
-                else if (*p == '\\' && quote == '"' && (p[1] == '"' || p[1] == '\\')) *out++ = *++p;
-                else *out++ = *p;
+                if (*p == quote)
+                    quote = 0;
+                else if (*p == '\\' && quote == '"' && (p[1] == '"' || p[1] == '\\'))
+                    *out++ = *++p;
+                else
+                    *out++ = *p;
             } else if (*p == '\'' || *p == '"') {
                 quote = *p;
             } else if (*p == '\\' && p[1]) {

@@ -26,8 +26,8 @@ typedef struct family_s {
     bool positive_only; /* the seed omits zero-valued series of these families */
     series *items;
     size_t n, cap;
-    htab index;    /* label values -> series; dropped by ss_finish */
-    arena *mem;    /* the owning set's arena */
+    htab index; /* label values -> series; dropped by ss_finish */
+    arena *mem; /* the owning set's arena */
     /* families declared with ss_family_like share the first one's labels and index: one
      * lookup per input line serves them all (series i is the same label set in each) */
     struct family_s *next_sibling;
@@ -46,8 +46,7 @@ sample_set *ss_new(int64_t timestamp_ms);
 void ss_free(sample_set *ss);
 
 /* Declares a family; label names follow, NULL-terminated. help is kept by pointer. */
-family *ss_family(sample_set *ss, const char *name, const char *help, metric_type type, ...)
-    __attribute__((sentinel));
+family *ss_family(sample_set *ss, const char *name, const char *help, metric_type type, ...) __attribute__((sentinel));
 /* Declares a family with first's label names and series keys: fam_slot on first finds the
  * series in all of them. */
 family *ss_family_like(sample_set *ss, family *first, const char *name, const char *help, metric_type type);
@@ -61,7 +60,7 @@ void fam_add(family *f, double v, const char *const *values);
 void fam_set(family *f, double v, const char *const *values);
 #define FAM_ADD(f, v, ...) fam_add((f), (v), (const char *const[]){__VA_ARGS__})
 #define FAM_SET(f, v, ...) fam_set((f), (v), (const char *const[]){__VA_ARGS__})
-#define FAM_SLOT(f, ...) fam_slot((f), (const char *const[]){__VA_ARGS__})
+#define FAM_SLOT(f, ...)   fam_slot((f), (const char *const[]){__VA_ARGS__})
 
 /* Ends a run: drops series that positive_only families must omit, sorts series by label values. */
 void ss_finish(sample_set *ss);

@@ -29,22 +29,24 @@ void emit_process_metrics(sample_set *ss, double start_time_s) {
     char *stat = read_file("/proc/self/stat", 4096, NULL);
     /* fields after the parenthesised command name; utime/stime are 14/15, vsize/rss 23/24 */
     const char *p = stat ? strrchr(stat, ')') : NULL;
-    if (p) sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %*u %lu %ld", &utime,
-                  &stime, &vsize, &rss);
+    if (p)
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %*u %lu %ld", &utime, &stime,
+               &vsize, &rss);
     free(stat);
     struct rlimit rl = {0};
     getrlimit(RLIMIT_NOFILE, &rl);
     fam_set(ss_family(ss, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", METRIC_COUNTER, NULL),
             (double)(utime + stime) / ticks, NULL);
-    fam_set(ss_family(ss, "process_resident_memory_bytes", "Resident memory size in bytes.", METRIC_GAUGE, NULL), (double)rss * page,
+    fam_set(ss_family(ss, "process_resident_memory_bytes", "Resident memory size in bytes.", METRIC_GAUGE, NULL),
+            (double)rss * page, NULL);
+    fam_set(ss_family(ss, "process_virtual_memory_bytes", "Virtual memory size in bytes.", METRIC_GAUGE, NULL), (double)vsize,
             NULL);
-    fam_set(ss_family(ss, "process_virtual_memory_bytes", "Virtual memory size in bytes.", METRIC_GAUGE, NULL), (double)vsize, NULL);
     fam_set(ss_family(ss, "process_open_fds", "Number of open file descriptors.", METRIC_GAUGE, NULL), count_open_fds(), NULL);
     fam_set(ss_family(ss, "process_max_fds", "Maximum number of open file descriptors.", METRIC_GAUGE, NULL),
             rl.rlim_cur == RLIM_INFINITY ? 1e9 : (double)rl.rlim_cur, NULL);
-    fam_set(ss_family(ss, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", METRIC_GAUGE,
-                      NULL),
-            start_time_s, NULL);
+    fam_set(
+        ss_family(ss, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", METRIC_GAUGE, NULL),
+        start_time_s, NULL);
 }
 
 void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
@@ -58,8 +60,8 @@ void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
                                 "endpoint", "protocol", NULL);
     family *qreq = ss_family(ss, "slurmpush_sender_queue_requests", "Requests waiting to be sent.", METRIC_GAUGE, "endpoint",
                              "protocol", NULL);
-    family *qbytes = ss_family(ss, "slurmpush_sender_queue_bytes", "Bytes waiting to be sent.", METRIC_GAUGE, "endpoint", "protocol",
-                               NULL);
+    family *qbytes =
+        ss_family(ss, "slurmpush_sender_queue_bytes", "Bytes waiting to be sent.", METRIC_GAUGE, "endpoint", "protocol", NULL);
     family *last = ss_family(ss, "slurmpush_sender_last_success_timestamp_seconds", "When a request last succeeded.",
                              METRIC_GAUGE, "endpoint", "protocol", NULL);
     for (size_t i = 0; i < n; i++) {
@@ -80,7 +82,7 @@ void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
 }
 
 void emit_build_info(sample_set *ss) {
-    FAM_SET(ss_family(ss, "slurmpush_build_info", "A metric with a constant 1 labelled by the version of slurmpush.", METRIC_GAUGE,
-                      "version", NULL),
+    FAM_SET(ss_family(ss, "slurmpush_build_info", "A metric with a constant 1 labelled by the version of slurmpush.",
+                      METRIC_GAUGE, "version", NULL),
             1, SLURMPUSH_VERSION);
 }

@@ -63,8 +63,10 @@ double jittered(double backoff, double draw) { return backoff * (0.75 + 0.5 * dr
 
 static void push_item(sender *s, item *it) {
     it->next = NULL;
-    if (s->tail) s->tail->next = it;
-    else s->head = it;
+    if (s->tail)
+        s->tail->next = it;
+    else
+        s->head = it;
     s->tail = it;
     s->stats.queue_requests++;
     s->stats.queue_bytes += it->len;
@@ -132,7 +134,8 @@ static size_t keep_header(char *data, size_t size, size_t n, void *userdata) {
         size_t vlen = len - 12 < sizeof h->retry_after - 1 ? len - 12 : sizeof h->retry_after - 1;
         memcpy(h->retry_after, data + 12, vlen);
         h->retry_after[vlen] = '\0';
-        for (char *p = h->retry_after + strlen(h->retry_after); p > h->retry_after && (p[-1] == '\r' || p[-1] == '\n');) *--p = '\0';
+        for (char *p = h->retry_after + strlen(h->retry_after); p > h->retry_after && (p[-1] == '\r' || p[-1] == '\n');)
+            *--p = '\0';
     }
     return len;
 }
@@ -166,7 +169,8 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
     if (*retry_after > s->cfg.max_retry_after_s) *retry_after = s->cfg.max_retry_after_s;
     send_verdict v = classify_response(*status, rc == CURLE_OK);
     if (v == SEND_DONE) return v;
-    const char *level_msg = v == SEND_DROP ? "receiver rejected the request; dropping it (not retried)" : "send failed; will retry";
+    const char *level_msg =
+        v == SEND_DROP ? "receiver rejected the request; dropping it (not retried)" : "send failed; will retry";
     log_kv(v == SEND_DROP ? LOG_ERROR : LOG_WARN, level_msg, "endpoint", s->name, "status", LOG_INT(*status), "error",
            rc == CURLE_OK ? "" : curl_easy_strerror(rc), "response", body.text, "samples", LOG_INT(it->samples), NULL);
     return v;

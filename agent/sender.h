@@ -17,9 +17,9 @@
 typedef enum { SENDER_FIFO, SENDER_LATEST_ONLY } sender_mode;
 
 typedef struct {
-    const char *name;      /* for logs and metrics: the URL without credentials */
+    const char *name; /* for logs and metrics: the URL without credentials */
     const char *url;
-    const char *method;    /* "POST" or "PUT" */
+    const char *method;         /* "POST" or "PUT" */
     const char *const *headers; /* NULL-terminated "Name: value" lines */
     sender_mode mode;
     double timeout_s;
@@ -29,8 +29,8 @@ typedef struct {
 
 typedef struct {
     uint64_t requests_ok, samples_sent;
-    uint64_t requests_dropped, samples_dropped;       /* 4xx other than 429: never resent */
-    uint64_t requests_evicted, samples_evicted;       /* queue full: oldest dropped */
+    uint64_t requests_dropped, samples_dropped; /* 4xx other than 429: never resent */
+    uint64_t requests_evicted, samples_evicted; /* queue full: oldest dropped */
     uint64_t retries;
     size_t queue_requests, queue_bytes;
     int64_t last_success_ms;

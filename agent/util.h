@@ -54,8 +54,8 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
-int64_t now_ms(void);          /* wall clock, ms since the epoch */
-double mono_seconds(void);     /* monotonic clock */
+int64_t now_ms(void);      /* wall clock, ms since the epoch */
+double mono_seconds(void); /* monotonic clock */
 /* Reads a whole (small) file into a new string; NULL on error. */
 char *read_file(const char *path, size_t max, size_t *len);
 

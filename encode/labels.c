@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_slot(const void *a, const void *b) {
-    return strcmp(((const label_slot *)a)->name, ((const label_slot *)b)->name);
-}
+static int cmp_slot(const void *a, const void *b) { return strcmp(((const label_slot *)a)->name, ((const label_slot *)b)->name); }
 
 size_t merge_labels(const family *f, const label_pair *extra, size_t n_extra, label_slot *out) {
     size_t n = 0;
@@ -27,7 +25,8 @@ static const char *format_integer(long long v, char *out) {
     char digits[24];
     int n = 0;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do digits[n++] = (char)('0' + u % 10); while ((u /= 10));
+    do digits[n++] = (char)('0' + u % 10);
+    while ((u /= 10));
     char *p = out;
     if (v < 0) *p++ = '-';
     int exp10 = n - 1;

@@ -26,7 +26,8 @@ static void flush(request *r, rw_emit_fn emit, void *ctx, rw_stats *st) {
     prometheus__write_request__pack(&wr, raw);
     size_t out_len = snappy_max_compressed_length(raw_len);
     uint8_t *out = xmalloc(out_len);
-    if (snappy_compress((const char *)raw, raw_len, (char *)out, &out_len) != SNAPPY_OK) abort(); /* cannot fail: buffer sized by snappy */
+    if (snappy_compress((const char *)raw, raw_len, (char *)out, &out_len) != SNAPPY_OK)
+        abort(); /* cannot fail: buffer sized by snappy */
     free(raw);
     st->samples += r->n;
     st->requests++;

@@ -12,7 +12,7 @@
 #include "../agent/samples.h"
 
 typedef struct {
-    size_t samples;          /* encoded */
+    size_t samples; /* encoded */
     size_t requests;
     size_t nonfinite_skipped; /* NaN/Inf values left out */
     size_t invalid_skipped;   /* series with an invalid metric or label name */

@@ -25,10 +25,14 @@ static void put_escaped(buf *out, const char *s, bool quote_too) {
         return;
     }
     for (const char *p = s; *p; p++) {
-        if (*p == '\\') buf_puts(out, "\\\\");
-        else if (*p == '\n') buf_puts(out, "\\n");
-        else if (*p == '"' && quote_too) buf_puts(out, "\\\"");
-        else buf_append(out, p, 1);
+        if (*p == '\\')
+            buf_puts(out, "\\\\");
+        else if (*p == '\n')
+            buf_puts(out, "\\n");
+        else if (*p == '"' && quote_too)
+            buf_puts(out, "\\\"");
+        else
+            buf_append(out, p, 1);
     }
 }
 

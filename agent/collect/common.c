@@ -48,8 +48,7 @@ int parse_int(const char *s, long long *out) {
 }
 
 static bool is_null_word(const char *s) {
-    return !*s || !strcmp(s, "N/A") || !strcmp(s, "n/a") || !strcmp(s, "(null)") || !strcmp(s, "NONE") ||
-           !strcmp(s, "Unknown");
+    return !*s || !strcmp(s, "N/A") || !strcmp(s, "n/a") || !strcmp(s, "(null)") || !strcmp(s, "NONE") || !strcmp(s, "Unknown");
 }
 
 int parse_number_or_na(const char *s, double *out, int *missing) {

@@ -21,36 +21,40 @@ typedef struct {
 
 static void jobs_begin(void *state, sample_set *out) {
     jobs_state *s = state;
-    s->user_jobs = ss_family(out, "slurm_user_state_total", "total jobs per state per user", METRIC_GAUGE, "state", "username", NULL);
+    s->user_jobs =
+        ss_family(out, "slurm_user_state_total", "total jobs per state per user", METRIC_GAUGE, "state", "username", NULL);
     s->user_cpus = ss_family_like(out, s->user_jobs, "slurm_user_cpu_alloc", "total cpu alloc per user", METRIC_GAUGE);
     s->user_mem = ss_family_like(out, s->user_jobs, "slurm_user_mem_alloc", "total mem alloc per user", METRIC_GAUGE);
-    s->user_bytes = ss_family_like(out, s->user_jobs, "slurm_user_mem_alloc_bytes",
-                                   "Memory of the jobs per user and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
+    s->user_bytes =
+        ss_family_like(out, s->user_jobs, "slurm_user_mem_alloc_bytes",
+                       "Memory of the jobs per user and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
     s->partition_jobs = ss_family(out, "slurm_partition_job_state_total", "total jobs per partition per state", METRIC_GAUGE,
                                   "partition", "state", NULL);
     s->partition_cpus = ss_family_like(out, s->partition_jobs, "slurm_partition_job_state_cpu_alloc",
                                        "CPUs of the jobs per partition and job state", METRIC_GAUGE);
-    s->partition_bytes = ss_family_like(out, s->partition_jobs, "slurm_partition_job_state_mem_alloc_bytes",
-                                        "Memory of the jobs per partition and job state in bytes (whole job, from tres-alloc)",
-                                        METRIC_GAUGE);
+    s->partition_bytes =
+        ss_family_like(out, s->partition_jobs, "slurm_partition_job_state_mem_alloc_bytes",
+                       "Memory of the jobs per partition and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
     s->account_jobs = ss_family(out, "slurm_account_job_state_total", "total jobs per account per job state", METRIC_GAUGE,
                                 "account", "state", NULL);
     s->account_cpus = ss_family_like(out, s->account_jobs, "slurm_account_job_state_cpu_alloc",
                                      "alloc cpu consumed per account per job state", METRIC_GAUGE);
     s->account_mem = ss_family_like(out, s->account_jobs, "slurm_account_job_state_mem_alloc",
                                     "alloc mem consumed per account per job state", METRIC_GAUGE);
-    s->account_bytes = ss_family_like(out, s->account_jobs, "slurm_account_job_state_mem_alloc_bytes",
-                                      "Memory of the jobs per account and job state in bytes (whole job, from tres-alloc)",
-                                      METRIC_GAUGE);
+    s->account_bytes =
+        ss_family_like(out, s->account_jobs, "slurm_account_job_state_mem_alloc_bytes",
+                       "Memory of the jobs per account and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
     s->feature_jobs = ss_family(out, "slurm_feature_total", "number of jobs per feature", METRIC_GAUGE, "feature", NULL);
-    s->feature_cpus = ss_family_like(out, s->feature_jobs, "slurm_feature_cpu_alloc", "alloc cpu consumed per feature", METRIC_GAUGE);
-    s->feature_mem = ss_family_like(out, s->feature_jobs, "slurm_feature_mem_alloc", "alloc mem consumed per feature", METRIC_GAUGE);
+    s->feature_cpus =
+        ss_family_like(out, s->feature_jobs, "slurm_feature_cpu_alloc", "alloc cpu consumed per feature", METRIC_GAUGE);
+    s->feature_mem =
+        ss_family_like(out, s->feature_jobs, "slurm_feature_mem_alloc", "alloc mem consumed per feature", METRIC_GAUGE);
     s->feature_bytes = ss_family_like(out, s->feature_jobs, "slurm_feature_mem_alloc_bytes",
                                       "Memory of the jobs per feature in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
-    s->pending_reason = ss_family(out, "slurm_pending_reason_total", "count of the reason jobs are pending", METRIC_GAUGE,
-                                  "reason", NULL);
+    s->pending_reason =
+        ss_family(out, "slurm_pending_reason_total", "count of the reason jobs are pending", METRIC_GAUGE, "reason", NULL);
     /* the seed omits zero-valued series of these */
-    family *positive[] = {s->user_jobs, s->user_cpus, s->user_mem, s->user_bytes, s->account_jobs, s->account_cpus,
+    family *positive[] = {s->user_jobs,   s->user_cpus,     s->user_mem,     s->user_bytes,  s->account_jobs, s->account_cpus,
                           s->account_mem, s->account_bytes, s->feature_cpus, s->feature_mem, s->feature_bytes};
     for (size_t i = 0; i < sizeof positive / sizeof *positive; i++) positive[i]->positive_only = true;
 }

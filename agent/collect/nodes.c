@@ -156,14 +156,16 @@ static void nodes_end(void *state, sample_set *out) {
     family *p_nodes = ss_family(out, "slurm_partition_node_count", "Node count per partition per state", METRIC_GAUGE,
                                 "partition", "state", NULL);
     family *p_idle = ss_family(out, "slurm_partition_idle_cpus", "Idle cpus per partition", METRIC_GAUGE, "partition", NULL);
-    family *p_weight = ss_family(out, "slurm_partition_weight", "Total node weight per partition", METRIC_GAUGE, "partition", NULL);
+    family *p_weight =
+        ss_family(out, "slurm_partition_weight", "Total node weight per partition", METRIC_GAUGE, "partition", NULL);
     family *p_load = ss_family(out, "slurm_partition_cpu_load", "Total cpu load per partition", METRIC_GAUGE, "partition", NULL);
     family *p_real_b = ss_family(out, "slurm_partition_real_mem_bytes", "Real memory of the nodes per partition in bytes",
                                  METRIC_GAUGE, "partition", NULL);
     family *p_free_b = ss_family(out, "slurm_partition_free_mem_bytes", "Free memory of the nodes per partition in bytes",
                                  METRIC_GAUGE, "partition", NULL);
-    family *p_alloc_b = ss_family(out, "slurm_partition_alloc_mem_bytes",
-                                  "Memory allocated to jobs on the nodes per partition in bytes", METRIC_GAUGE, "partition", NULL);
+    family *p_alloc_b =
+        ss_family(out, "slurm_partition_alloc_mem_bytes", "Memory allocated to jobs on the nodes per partition in bytes",
+                  METRIC_GAUGE, "partition", NULL);
     family *positive[] = {p_cpus, p_real, p_free, p_alloc_mem, p_alloc_cpus, p_nodes, p_idle, p_weight, p_load};
     for (size_t i = 0; i < sizeof positive / sizeof *positive; i++) positive[i]->positive_only = true;
 
@@ -171,15 +173,16 @@ static void nodes_end(void *state, sample_set *out) {
     family *c_idle = ss_family(out, "slurm_cpus_idle", "Total idle cpus", METRIC_GAUGE, NULL);
     family *c_alloc = ss_family(out, "slurm_cpus_alloc", "Total CPUs allocated to jobs", METRIC_GAUGE, NULL);
     family *c_load = ss_family(out, "slurm_cpu_load", "Total cpu load", METRIC_GAUGE, NULL);
-    family *c_state = ss_family(out, "slurm_cpus_per_state", "Cpus per state i.e alloc, mixed, draining, etc.", METRIC_GAUGE,
-                                "state", NULL);
+    family *c_state =
+        ss_family(out, "slurm_cpus_per_state", "Cpus per state i.e alloc, mixed, draining, etc.", METRIC_GAUGE, "state", NULL);
     family *n_state = ss_family(out, "slurm_node_count_per_state", "nodes per state", METRIC_GAUGE, "state", NULL);
     family *m_real = ss_family(out, "slurm_mem_real", "Total real mem", METRIC_GAUGE, NULL);
     family *m_free = ss_family(out, "slurm_mem_free", "Total free mem", METRIC_GAUGE, NULL);
     family *m_alloc = ss_family(out, "slurm_mem_alloc", "Total alloc mem", METRIC_GAUGE, NULL);
     family *m_real_b = ss_family(out, "slurm_mem_real_bytes", "Real memory of all nodes in bytes", METRIC_GAUGE, NULL);
     family *m_free_b = ss_family(out, "slurm_mem_free_bytes", "Free memory of all nodes in bytes", METRIC_GAUGE, NULL);
-    family *m_alloc_b = ss_family(out, "slurm_mem_alloc_bytes", "Memory allocated to jobs on all nodes in bytes", METRIC_GAUGE, NULL);
+    family *m_alloc_b =
+        ss_family(out, "slurm_mem_alloc_bytes", "Memory allocated to jobs on all nodes in bytes", METRIC_GAUGE, NULL);
     family *scalars[] = {c_total, c_idle, c_alloc, c_load, m_real, m_free, m_alloc, m_real_b, m_free_b, m_alloc_b};
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) fam_set(scalars[i], 0, NULL); /* always present */
 

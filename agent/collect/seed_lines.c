@@ -11,7 +11,8 @@ int seed_json_fields(const char *line, const char *const *keys, char **out, size
     enum json_tokener_error err = json_tokener_get_error(tok);
     json_tokener_free(tok);
     if (!obj || err != json_tokener_success || !json_object_is_type(obj, json_type_object)) {
-        snprintf(why, why_len, "not a JSON object (%s)", err != json_tokener_success ? json_tokener_error_desc(err) : "other type");
+        snprintf(why, why_len, "not a JSON object (%s)",
+                 err != json_tokener_success ? json_tokener_error_desc(err) : "other type");
         json_object_put(obj);
         return -1;
     }
@@ -23,11 +24,13 @@ int seed_json_fields(const char *line, const char *const *keys, char **out, size
         char num[64];
         switch (json_object_get_type(v)) {
         case json_type_string: out[i] = arena_strdup(mem, json_object_get_string(v)); break;
-        case json_type_int: snprintf(num, sizeof num, "%lld", (long long)json_object_get_int64(v)), out[i] = arena_strdup(mem, num); break;
-        case json_type_double: snprintf(num, sizeof num, "%.17g", json_object_get_double(v)), out[i] = arena_strdup(mem, num); break;
-        default:
-            snprintf(why, why_len, "key \"%s\" is neither a string nor a number", keys[i]);
-            rc = -1;
+        case json_type_int:
+            snprintf(num, sizeof num, "%lld", (long long)json_object_get_int64(v)), out[i] = arena_strdup(mem, num);
+            break;
+        case json_type_double:
+            snprintf(num, sizeof num, "%.17g", json_object_get_double(v)), out[i] = arena_strdup(mem, num);
+            break;
+        default: snprintf(why, why_len, "key \"%s\" is neither a string nor a number", keys[i]); rc = -1;
         }
         if (rc) break;
     }

@@ -17,15 +17,22 @@ static unsigned next_rand(void) { /* xorshift64*: reproducible, no libc state */
 }
 static unsigned pick(unsigned n) { return next_rand() % n; }
 
-static const char *const job_states[] = {"RUNNING", "RUNNING", "RUNNING", "RUNNING", "PENDING", "PENDING", "PENDING",
-                                         "COMPLETED", "COMPLETING", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",
-                                         "SUSPENDED", "PREEMPTED", "NODE_FAIL"};
-static const char *const reasons[] = {"Resources", "Priority", "Dependency", "JobHeldUser", "QOSMaxJobsPerUserLimit",
-                                      "AssocGrpCpuLimit", "ReqNodeNotAvail, UnavailableNodes:n[0001-0004]", "BeginTime",
-                                      "Licenses", "DependencyNeverSatisfied"};
+static const char *const job_states[] = {"RUNNING",       "RUNNING",   "RUNNING",    "RUNNING",  "PENDING",   "PENDING",
+                                         "PENDING",       "COMPLETED", "COMPLETING", "FAILED",   "CANCELLED", "TIMEOUT",
+                                         "OUT_OF_MEMORY", "SUSPENDED", "PREEMPTED",  "NODE_FAIL"};
+static const char *const reasons[] = {"Resources",
+                                      "Priority",
+                                      "Dependency",
+                                      "JobHeldUser",
+                                      "QOSMaxJobsPerUserLimit",
+                                      "AssocGrpCpuLimit",
+                                      "ReqNodeNotAvail, UnavailableNodes:n[0001-0004]",
+                                      "BeginTime",
+                                      "Licenses",
+                                      "DependencyNeverSatisfied"};
 static const char *const mems[] = {"0", "512M", "1G", "2G", "4G", "8G", "16G", "62.50G", "128G", "40000M"};
-static const char *const node_states[] = {"allocated", "allocated", "mixed", "mixed", "idle", "down*", "drained", "draining",
-                                          "completing", "idle~", "mixed-", "reserved"};
+static const char *const node_states[] = {"allocated", "allocated", "mixed",      "mixed", "idle",   "down*",
+                                          "drained",   "draining",  "completing", "idle~", "mixed-", "reserved"};
 
 int main(int argc, char **argv) {
     if (argc < 4) {
@@ -49,8 +56,8 @@ int main(int argc, char **argv) {
         unsigned cpus = 1u << pick(7), nodes_used = 1 + pick(4);
         const char *mem = mems[pick(sizeof mems / sizeof *mems)];
         unsigned user = pick(1000);
-        fprintf(q, "%ld|user%04u|acct%02u|part%02u|%s|%u|%s|cpu=%u,mem=%uG,node=%u,billing=%u|%s\n", 1000000 + j, user, user % 100,
-                pick(12), state, cpus, mem, cpus, 1 + pick(64), nodes_used, cpus,
+        fprintf(q, "%ld|user%04u|acct%02u|part%02u|%s|%u|%s|cpu=%u,mem=%uG,node=%u,billing=%u|%s\n", 1000000 + j, user,
+                user % 100, pick(12), state, cpus, mem, cpus, 1 + pick(64), nodes_used, cpus,
                 !strcmp(state, "PENDING") ? reasons[pick(sizeof reasons / sizeof *reasons)] : "None");
     }
     for (long n = 0; n < nodes; n++) {
@@ -65,8 +72,8 @@ int main(int argc, char **argv) {
                 snprintf(load, sizeof load, "%.2f", alloc * 0.97);
                 snprintf(freem, sizeof freem, "%u", mem - amem / 2);
             }
-            fprintf(s, "n%06ld|part%02u%s|%s|%u/%u/0/%u|%s|%u|%s|%u|%u\n", n, (first + p) % 12, (first + p) % 12 == 0 ? "*" : "", state,
-                    alloc, cpus - alloc, cpus, load, mem, freem, amem, weight);
+            fprintf(s, "n%06ld|part%02u%s|%s|%u/%u/0/%u|%s|%u|%s|%u|%u\n", n, (first + p) % 12, (first + p) % 12 == 0 ? "*" : "",
+                    state, alloc, cpus - alloc, cpus, load, mem, freem, amem, weight);
         }
     }
     fclose(q);

@@ -121,16 +121,13 @@ static void test_jobs_garbage_refused(void **st) {
 static void test_nodes_merge_and_sentinels(void **st) {
     (void)st;
     const char *lines[] = {
-        "n1|debug*|allocated|2/0/0/2|0.50|2048|1000|512|1",
-        "n1|long|allocated|2/0/0/2|0.50|2048|1000|512|1",
-        "n2|debug*|down*|0/0/4/4|N/A|4096|N/A|0|10",
-        "n3|debug*|idle|0/8/0/8|0.01|8192|8000|0|1",
-        "n3|long|drained|0/8/0/8|0.01|8192|8000|0|1",
-        NULL,
+        "n1|debug*|allocated|2/0/0/2|0.50|2048|1000|512|1", "n1|long|allocated|2/0/0/2|0.50|2048|1000|512|1",
+        "n2|debug*|down*|0/0/4/4|N/A|4096|N/A|0|10",        "n3|debug*|idle|0/8/0/8|0.01|8192|8000|0|1",
+        "n3|long|drained|0/8/0/8|0.01|8192|8000|0|1",       NULL,
     };
     sample_set *ss;
     assert_int_equal(feed(find("nodes"), lines, &ss), -1);
-    assert_true(value_of(ss, "slurm_cpus_total", NULL) == 14); /* each node once */
+    assert_true(value_of(ss, "slurm_cpus_total", NULL) == 14);              /* each node once */
     assert_true(fabs(value_of(ss, "slurm_cpu_load", NULL) - 0.51) < 1e-12); /* N/A adds nothing */
     assert_true(value_of(ss, "slurm_mem_free", NULL) == 9000e6);
     assert_true(value_of(ss, "slurm_mem_alloc", NULL) == 512e6);
@@ -181,9 +178,12 @@ static void test_hostile_long_line(void **st) {
 static void test_seed_line_formats(void **st) {
     (void)st;
     const char *nodes[] = {
-        "{\"s\": \"completing\", \"mem\": 770000, \"n\": \"cs156\", \"l\": \"N/A\", \"p\": \"hw\", \"fmem\": \"N/A\", \"cstate\": \"56/8/0/64\", \"w\": 1}",
-        "{\"s\": \"allocated\", \"mem\": 1000000, \"n\": \"cs25\", \"l\": \"20.66\", \"p\": \"hw\", \"fmem\": \"89124\", \"cstate\": \"64/0/0/64\", \"w\": 1}",
-        "{\"s\": \"allocated\", \"mem\": 1000000, \"n\": \"cs25\", \"l\": \"20.66\", \"p\": \"cdn\", \"fmem\": \"89124\", \"cstate\": \"64/0/0/64\", \"w\": 1}",
+        "{\"s\": \"completing\", \"mem\": 770000, \"n\": \"cs156\", \"l\": \"N/A\", \"p\": \"hw\", \"fmem\": \"N/A\", "
+        "\"cstate\": \"56/8/0/64\", \"w\": 1}",
+        "{\"s\": \"allocated\", \"mem\": 1000000, \"n\": \"cs25\", \"l\": \"20.66\", \"p\": \"hw\", \"fmem\": \"89124\", "
+        "\"cstate\": \"64/0/0/64\", \"w\": 1}",
+        "{\"s\": \"allocated\", \"mem\": 1000000, \"n\": \"cs25\", \"l\": \"20.66\", \"p\": \"cdn\", \"fmem\": \"89124\", "
+        "\"cstate\": \"64/0/0/64\", \"w\": 1}",
         NULL,
     };
     sample_set *ss;
@@ -195,9 +195,12 @@ static void test_seed_line_formats(void **st) {
     assert_true(fabs(value_of(ss, "slurm_cpu_load", NULL) - 20.66) < 1e-12);
     ss_free(ss);
     const char *jobs[] = {
-        "{\"a\": \"account1\", \"id\": 26515966, \"end_time\": \"2023-09-21T00:21:42\", \"state\": \"RUNNING\", \"p\": \"hw-h\", \"cpu\": 1, \"mem\": \"128G\", \"array_id\": \"N/A\", \"r\":  \"cs10\"}",
-        "{\"a\": \"account1\", \"id\": 50580016, \"end_time\": \"2023-09-21T14:31:11\", \"state\": \"RUNNING\", \"p\": \"hw-l\", \"cpu\": 1, \"mem\": \"62.50G\", \"array_id\": \"N/A\", \"r\":  \"cs10\"}",
-        "{\"a\": \"account1\", \"id\": 51447052, \"end_time\": \"N/A\", \"state\": \"PENDING\", \"p\": \"hw-h\", \"cpu\": 1, \"mem\": \"40000M\", \"array_id\": \"N/A\", \"r\":  \"((ReqNodeNotAvail, UnavailableNodes:cs[100,101,102]))\"}",
+        "{\"a\": \"account1\", \"id\": 26515966, \"end_time\": \"2023-09-21T00:21:42\", \"state\": \"RUNNING\", \"p\": \"hw-h\", "
+        "\"cpu\": 1, \"mem\": \"128G\", \"array_id\": \"N/A\", \"r\":  \"cs10\"}",
+        "{\"a\": \"account1\", \"id\": 50580016, \"end_time\": \"2023-09-21T14:31:11\", \"state\": \"RUNNING\", \"p\": \"hw-l\", "
+        "\"cpu\": 1, \"mem\": \"62.50G\", \"array_id\": \"N/A\", \"r\":  \"cs10\"}",
+        "{\"a\": \"account1\", \"id\": 51447052, \"end_time\": \"N/A\", \"state\": \"PENDING\", \"p\": \"hw-h\", \"cpu\": 1, "
+        "\"mem\": \"40000M\", \"array_id\": \"N/A\", \"r\":  \"((ReqNodeNotAvail, UnavailableNodes:cs[100,101,102]))\"}",
         NULL,
     };
     assert_int_equal(feed(find("jobs"), jobs, &ss), -1);
@@ -213,12 +216,9 @@ static void test_seed_line_formats(void **st) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_memory_units),
-        cmocka_unit_test(test_jobs_counts),
-        cmocka_unit_test(test_jobs_garbage_refused),
-        cmocka_unit_test(test_nodes_merge_and_sentinels),
-        cmocka_unit_test(test_nodes_garbage_refused),
-        cmocka_unit_test(test_hostile_long_line),
+        cmocka_unit_test(test_memory_units),          cmocka_unit_test(test_jobs_counts),
+        cmocka_unit_test(test_jobs_garbage_refused),  cmocka_unit_test(test_nodes_merge_and_sentinels),
+        cmocka_unit_test(test_nodes_garbage_refused), cmocka_unit_test(test_hostile_long_line),
         cmocka_unit_test(test_seed_line_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,10 +22,24 @@ static void test_format_value_like_go(void **st) {
         double v;
         const char *want;
     } cases[] = {
-        {0, "0"},           {1, "1"},           {-1, "-1"},           {114688, "114688"}, {1823573, "1.823573e+06"},
-        {2.048e9, "2.048e+09"}, {1e6, "1e+06"}, {999999, "999999"},   {0.42, "0.42"},     {1.68, "1.68"},
-        {0.0001, "0.0001"}, {0.00001, "1e-05"}, {-8.1673e10, "-8.1673e+10"}, {39.370000000000005, "39.370000000000005"},
-        {NAN, "NaN"},       {INFINITY, "+Inf"}, {-INFINITY, "-Inf"},  {1.5e300, "1.5e+300"},
+        {0, "0"},
+        {1, "1"},
+        {-1, "-1"},
+        {114688, "114688"},
+        {1823573, "1.823573e+06"},
+        {2.048e9, "2.048e+09"},
+        {1e6, "1e+06"},
+        {999999, "999999"},
+        {0.42, "0.42"},
+        {1.68, "1.68"},
+        {0.0001, "0.0001"},
+        {0.00001, "1e-05"},
+        {-8.1673e10, "-8.1673e+10"},
+        {39.370000000000005, "39.370000000000005"},
+        {NAN, "NaN"},
+        {INFINITY, "+Inf"},
+        {-INFINITY, "-Inf"},
+        {1.5e300, "1.5e+300"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) assert_string_equal(format_value(cases[i].v, out), cases[i].want);
 }
@@ -65,7 +79,8 @@ static void test_text_golden(void **st) {
     buf_free(&out);
     /* an extra label named like a family label replaces it */
     text_encode(sets, 1, extra, 2, true, &out);
-    assert_non_null(strstr(out.data, "slurm_user_state_total{cluster=\"c1\",state=\"replaced\",username=\"alice\"} 2 1700000000123\n"));
+    assert_non_null(
+        strstr(out.data, "slurm_user_state_total{cluster=\"c1\",state=\"replaced\",username=\"alice\"} 2 1700000000123\n"));
     buf_free(&out);
     ss_free(ss);
 }
@@ -146,8 +161,8 @@ static void test_remote_write_values_and_empty_labels(void **st) {
     (void)st;
     sample_set *ss = ss_new(5);
     family *f = ss_family(ss, "m", "h", METRIC_GAUGE, "feature", NULL);
-    FAM_SET(f, 0, "");          /* empty value: label dropped, 0.0 still sent */
-    FAM_SET(f, NAN, "nan");     /* left out, counted */
+    FAM_SET(f, 0, "");           /* empty value: label dropped, 0.0 still sent */
+    FAM_SET(f, NAN, "nan");      /* left out, counted */
     FAM_SET(f, INFINITY, "inf"); /* left out, counted */
     FAM_SET(f, stale_nan(), "stale");
     ss_finish(ss);

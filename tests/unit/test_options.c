@@ -39,11 +39,11 @@ static void test_defaults(void **st) {
 static void test_gnu_and_seed_spellings(void **st) {
     (void)st;
     config cfg;
-    assert_int_equal(parse(&cfg, (const char *[]){"-web.listen-address", "127.0.0.1:1", "--slurm.poll-limit=2.5",
-                                                  "-slurm.squeue-cli=cat x", "--remote-write.url", "http://127.0.0.1:9/api/v1/write",
-                                                  "--label", "cluster=a", "--label=site=b", "--label", "cluster=c",
-                                                  "-web.log-level=warning", "--interval=30", NULL}),
-                     OPTIONS_OK);
+    assert_int_equal(
+        parse(&cfg, (const char *[]){"-web.listen-address", "127.0.0.1:1", "--slurm.poll-limit=2.5", "-slurm.squeue-cli=cat x",
+                                     "--remote-write.url", "http://127.0.0.1:9/api/v1/write", "--label", "cluster=a",
+                                     "--label=site=b", "--label", "cluster=c", "-web.log-level=warning", "--interval=30", NULL}),
+        OPTIONS_OK);
     assert_string_equal(cfg.listen_address, "127.0.0.1:1");
     assert_true(cfg.poll_limit == 2.5);
     assert_string_equal(cfg.squeue_cli, "cat x");

@@ -164,7 +164,8 @@ static void test_5xx_retried_with_backoff(void **st) {
     double want[] = {0.030, 0.060, 0.120};
     for (int i = 0; i < 3; i++) {
         double gap = r.at[i + 1] - r.at[i];
-        if (gap < want[i] * 0.75 - 0.002 || gap > want[i] * 1.25 + 0.2) fail_msg("gap %d = %.3fs, want %.3fs ±25%%", i, gap, want[i]);
+        if (gap < want[i] * 0.75 - 0.002 || gap > want[i] * 1.25 + 0.2)
+            fail_msg("gap %d = %.3fs, want %.3fs ±25%%", i, gap, want[i]);
     }
     for (int i = 0; i < 4; i++) assert_string_equal(r.body[i], "a"); /* the same batch */
     sender_stats stats;
@@ -236,14 +237,15 @@ static void test_connection_refused_is_retried(void **st) {
     sender_stats stats;
     sender_get_stats(s, &stats);
     assert_true(stats.retries >= 2);
-    assert_int_equal(stats.samples_dropped, 0); /* nothing accepted is lost */
+    assert_int_equal(stats.samples_dropped, 0);        /* nothing accepted is lost */
     assert_int_equal(stats.queue_requests + 1, 1 + 0); /* the batch is in flight, not dropped */
     sender_stop(s);
 }
 
 static void test_queue_full_drops_oldest(void **st) {
     (void)st;
-    sender_config cfg = {.url = "http://127.0.0.1:1/x", .method = "POST", .headers = rw_headers, .timeout_s = 1, .queue_max_bytes = 10};
+    sender_config cfg = {
+        .url = "http://127.0.0.1:1/x", .method = "POST", .headers = rw_headers, .timeout_s = 1, .queue_max_bytes = 10};
     sender *s = sender_start(&cfg);
     send_text(s, "first");
     usleep(100 * 1000); /* "first" is now in flight (refused, retrying) */
