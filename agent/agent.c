@@ -102,45 +102,49 @@ static void append_group_element(buf *url, const char *label, const char *value)
     }
 }
 
+/* Starts one endpoint's sender; its name in logs and labels is the URL without secrets. */
+static void add_endpoint(agent *a, const char *url, const char *protocol, const char *method, const char *const *headers,
+                         sender_mode mode) {
+    char *name = redact_url(url);
+    sender_config sc = {.name = name,
+                        .url = url,
+                        .method = method,
+                        .headers = headers,
+                        .mode = mode,
+                        .timeout_s = a->cfg->remote_write_timeout,
+                        .queue_max_bytes = (size_t)a->cfg->remote_write_queue_bytes};
+    a->endpoints[a->n_endpoints++] = (endpoint_ref){name, protocol, sender_start(&sc)};
+}
+
+/* The Pushgateway group URL: /metrics/job/JOB/instance/INSTANCE, INSTANCE defaulting to the
+ * cluster label, else the host name. */
+static char *pushgateway_group_url(const config *cfg) {
+    buf url = {0};
+    buf_puts(&url, cfg->pushgateway_url);
+    while (url.len && url.data[url.len - 1] == '/') url.data[--url.len] = '\0';
+    buf_puts(&url, "/metrics");
+    append_group_element(&url, "job", cfg->pushgateway_job);
+    const char *instance = cfg->pushgateway_instance;
+    for (size_t i = 0; !instance && i < cfg->n_extra_labels; i++)
+        if (!strcmp(cfg->extra_labels[i].name, "cluster")) instance = cfg->extra_labels[i].value;
+    char host[256] = "slurmpush";
+    if (!instance && gethostname(host, sizeof host - 1) == 0) instance = host;
+    append_group_element(&url, "instance", instance ? instance : "slurmpush");
+    return url.data;
+}
+
 static void start_endpoints(agent *a) {
     const config *cfg = a->cfg;
     size_t n = cfg->remote_write_urls.n + (cfg->pushgateway_url ? 1 : 0);
     a->endpoints = xcalloc(n ? n : 1, sizeof *a->endpoints);
     if (cfg->dry_run) return;
     for (size_t i = 0; i < cfg->remote_write_urls.n; i++) {
-        char *name = redact_url(cfg->remote_write_urls.items[i]);
-        sender_config sc = {.name = name,
-                            .url = cfg->remote_write_urls.items[i],
-                            .method = "POST",
-                            .headers = remote_write_headers,
-                            .mode = SENDER_FIFO,
-                            .timeout_s = cfg->remote_write_timeout,
-                            .queue_max_bytes = (size_t)cfg->remote_write_queue_bytes};
-        a->endpoints[a->n_endpoints++] = (endpoint_ref){name, "remote_write", sender_start(&sc)};
+        add_endpoint(a, cfg->remote_write_urls.items[i], "remote_write", "POST", remote_write_headers, SENDER_FIFO);
         a->n_remote_write++;
     }
     if (cfg->pushgateway_url) {
-        buf url = {0};
-        buf_puts(&url, cfg->pushgateway_url);
-        while (url.len && url.data[url.len - 1] == '/') url.data[--url.len] = '\0';
-        buf_puts(&url, "/metrics");
-        append_group_element(&url, "job", cfg->pushgateway_job);
-        const char *instance = cfg->pushgateway_instance;
-        for (size_t i = 0; !instance && i < cfg->n_extra_labels; i++)
-            if (!strcmp(cfg->extra_labels[i].name, "cluster")) instance = cfg->extra_labels[i].value;
-        char host[256] = "slurmpush";
-        if (!instance && gethostname(host, sizeof host - 1) == 0) instance = host;
-        append_group_element(&url, "instance", instance ? instance : "slurmpush");
-        a->pushgateway_group_url = url.data;
-        char *name = redact_url(url.data);
-        sender_config sc = {.name = name,
-                            .url = url.data,
-                            .method = "PUT",
-                            .headers = pushgateway_headers,
-                            .mode = SENDER_LATEST_ONLY,
-                            .timeout_s = cfg->remote_write_timeout,
-                            .queue_max_bytes = (size_t)cfg->remote_write_queue_bytes};
-        a->endpoints[a->n_endpoints++] = (endpoint_ref){name, "pushgateway", sender_start(&sc)};
+        a->pushgateway_group_url = pushgateway_group_url(cfg);
+        add_endpoint(a, a->pushgateway_group_url, "pushgateway", "PUT", pushgateway_headers, SENDER_LATEST_ONLY);
     }
 }
 
@@ -383,6 +387,15 @@ int agent_run(agent *a) {
         pthread_mutex_unlock(&a->lock);
         if (!finished && !stopping) finish_cycle(a); /* a collector is late: publish what did complete */
         if (stopping) break;
+    }
+    /* a bounded last chance for what is queued; the rest is abandoned (counted in the log) */
+    double drain = a->cfg->remote_write_timeout < 5 ? a->cfg->remote_write_timeout : 5;
+    for (size_t i = 0; i < a->n_endpoints; i++) {
+        if (sender_wait_idle(a->endpoints[i].s, drain)) continue;
+        sender_stats st;
+        sender_get_stats(a->endpoints[i].s, &st);
+        log_kv(LOG_WARN, "stopping with requests not delivered", "endpoint", a->endpoints[i].endpoint, "queued_requests",
+               LOG_INT(st.queue_requests + 1), NULL);
     }
     log_kv(LOG_INFO, "stopping", NULL);
     return 0;

@@ -27,6 +27,7 @@ struct sender {
     item *head, *tail; /* waiting, oldest first */
     item *inflight;
     bool stopping;
+    _Atomic bool abort_transfer; /* set by sender_stop: ends a request in flight at once */
     sender_stats stats;
     unsigned int seed; /* jitter */
 };
@@ -176,6 +177,11 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
     return v;
 }
 
+static int check_abort(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return ((sender *)userdata)->abort_transfer ? 1 : 0;
+}
+
 static CURL *make_handle(sender *s) {
     CURL *curl = curl_easy_init();
     if (!curl) return NULL;
@@ -188,6 +194,9 @@ static CURL *make_handle(sender *s) {
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keep_header);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
     /* no proxy from the environment unless configured (a later option): pushes go where told */
     curl_easy_setopt(curl, CURLOPT_PROXY, "");
     return curl;
@@ -285,6 +294,7 @@ void sender_stop(sender *s) {
     if (!s) return;
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
+    s->abort_transfer = true;
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
