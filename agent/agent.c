@@ -153,7 +153,8 @@ static void start_endpoints(agent *a) {
 /* Adds the collector's self-metrics: the seed's duration (ms) and error counter, and ours. */
 static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result *res) {
     const collector_def *d = rt->def;
-    fam_set(ss_family(ss, d->duration_metric, rt->duration_help, METRIC_GAUGE, NULL), floor(res->seconds * 1000), NULL);
+    if (d->duration_metric)
+        fam_set(ss_family(ss, d->duration_metric, rt->duration_help, METRIC_GAUGE, NULL), floor(res->seconds * 1000), NULL);
     fam_set(ss_family(ss, d->error_metric, d->error_help, METRIC_COUNTER, NULL), (double)rt->errors, NULL);
     FAM_SET(ss_family(ss, "slurmpush_collector_duration_seconds", "Wall time of the collector's last run.", METRIC_GAUGE,
                       "collector", NULL),

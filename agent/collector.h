@@ -17,7 +17,7 @@ typedef struct collector_def {
     size_t command_option;    /* offsetof(config, <char *>): its command line */
     const char *error_metric; /* seed-compatible error counter name */
     const char *error_help;
-    const char *duration_metric; /* seed-compatible duration gauge (ms) */
+    const char *duration_metric; /* seed-compatible duration gauge (ms), or NULL where the seed has none */
     size_t state_size;           /* bytes of private state the callbacks share during one run */
     /* Declares families into out before the first line. */
     void (*begin)(void *state, sample_set *out);

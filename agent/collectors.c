@@ -6,11 +6,12 @@
 
 extern const collector_def jobs_collector;
 extern const collector_def nodes_collector;
+extern const collector_def licenses_collector;
+extern const collector_def diags_collector;
+extern const collector_def limits_collector;
 
 const collector_def *const all_collectors[] = {
-    &jobs_collector,
-    &nodes_collector,
-    NULL,
+    &jobs_collector, &nodes_collector, &licenses_collector, &diags_collector, &limits_collector, NULL,
 };
 
 typedef struct {

@@ -32,6 +32,12 @@ typedef struct config {
     bool cli_fallback;
     bool collect_jobs;
     bool collect_nodes;
+    bool collect_licenses;
+    char *lic_cli;
+    bool collect_diags;
+    char *diag_cli;
+    bool collect_limits;
+    char *sacctmgr_cli;
     strlist labels;
     /* delivery */
     strlist remote_write_urls;

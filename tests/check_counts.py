@@ -127,6 +127,71 @@ def expected_nodes(lines):
     return drop_nonpositive(exp, positive)
 
 
+def expected_licenses(lines):
+    exp = defaultdict(lambda: defaultdict(float))
+    keys = {"Total": "slurm_lic_total", "Used": "slurm_lic_used", "Free": "slurm_lic_free", "Reserved": "slurm_lic_reserved",
+            "LastConsumed": "slurm_lic_last_consumed", "LastDeficit": "slurm_lic_last_deficit"}
+    for line in lines:
+        words = dict(w.split("=", 1) for w in line.split() if "=" in w)
+        if "LicenseName" not in words:
+            continue
+        for k, fam in keys.items():
+            exp[fam][(("name", words["LicenseName"]),)] += float(words.get(k, 0))
+    return drop_nonpositive(exp, list(keys.values()))
+
+
+def expected_sdiag(text):
+    exp = defaultdict(lambda: defaultdict(float))
+    main, _, rest = text.partition("Backfilling stats")
+    bf, _, rpcs = rest.partition("Remote Procedure Call statistics by message type")
+    by_type, _, by_user = rpcs.partition("Remote Procedure Call statistics by user")
+    by_user = by_user.split("Pending RPC statistics")[0]
+
+    def num(section, label):
+        m = re.search(r"^\s*" + re.escape(label) + r"\s*(\d+)", section, re.M)
+        return float(m.group(1)) if m else None
+
+    for fam, sec, label in (("slurm_daemon_thread_count", main, "Server thread count:"),
+                            ("slurm_dbd_agent_queue_size", main, "DBD Agent queue size:"),
+                            ("slurm_backfill_job_count", bf, "Total backfilled jobs (since last slurm start):"),
+                            ("slurm_backfill_cycle_counter", bf, "Total cycles:"),
+                            ("slurm_backfill_last_depth", bf, "Last depth cycle:"),
+                            ("slurm_backfill_last_depth_try_sched", bf, "Last depth cycle (try sched):")):
+        v = num(sec, label)
+        if v is not None:
+            exp[fam][()] = v
+    exp["slurm_backfill_cycle_count"][()] = (num(bf, "Total cycles:") or 0) * (num(bf, "Mean cycle:") or 0)
+    rpc = re.compile(r"^\s*(\S+)\s+\(\s*\d+\)\s+count:(\d+)\s+ave_time:(\d+)\s+total_time:(\d+)", re.M)
+    for name, c, a, t in rpc.findall(by_type):
+        exp["slurm_rpc_msg_type_count"][(("type", name),)] = float(c)
+        exp["slurm_rpc_msg_type_avg_time"][(("type", name),)] = float(a)
+        exp["slurm_rpc_msg_type_total_time"][(("type", name),)] = float(t)
+    for name, c, a, t in rpc.findall(by_user):
+        exp["slurm_rpc_user_count"][(("user", name),)] = float(c)
+        exp["slurm_rpc_user_total_time"][(("user", name),)] = float(t)
+    return drop_nonpositive(exp, ["slurm_rpc_msg_type_count", "slurm_rpc_msg_type_avg_time", "slurm_rpc_msg_type_total_time",
+                                  "slurm_rpc_user_count", "slurm_rpc_user_total_time"])
+
+
+def expected_limits(lines):
+    exp = defaultdict(lambda: defaultdict(float))
+    seen = set()
+    for line in lines:
+        if not line.strip():
+            continue
+        user, account, cpu, mem, jobs, submit = line.split("|")
+        if user or account in seen:
+            continue
+        seen.add(account)
+        key = (("account", account),)
+        exp["slurm_account_cpu_limit"][key] = float(cpu or 0)
+        exp["slurm_account_mem_limit"][key] = float(mem or 0) * 1e6
+        exp["slurm_account_job_alloc_limit"][key] = float(jobs or 0)
+        exp["slurm_account_job_limit"][key] = float(submit or 0)
+    return drop_nonpositive(exp, ["slurm_account_cpu_limit", "slurm_account_mem_limit", "slurm_account_job_alloc_limit",
+                                  "slurm_account_job_limit"])
+
+
 def drop_nonpositive(exp, families):
     for fam in families:
         exp[fam] = {k: v for k, v in exp[fam].items() if v > 0}
@@ -183,6 +248,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--squeue", help="squeue output file")
     ap.add_argument("--sinfo", help="sinfo output file")
+    ap.add_argument("--licenses", help="scontrol show lic -o output file")
+    ap.add_argument("--sdiag", help="sdiag output file")
+    ap.add_argument("--sacctmgr", help="sacctmgr output file (the seed's format)")
     ap.add_argument("--metrics", help="slurmpush text output ('-' = stdin)")
     ap.add_argument("--prometheus", help="query API base URL")
     ap.add_argument("--match", default='{__name__=~"slurm_.+"}')
@@ -193,6 +261,12 @@ def main():
         exp.update(expected_jobs(open(a.squeue).read().splitlines()))
     if a.sinfo:
         exp.update(expected_nodes(open(a.sinfo).read().splitlines()))
+    if a.licenses:
+        exp.update(expected_licenses(open(a.licenses).read().splitlines()))
+    if a.sdiag:
+        exp.update(expected_sdiag(open(a.sdiag).read()))
+    if a.sacctmgr:
+        exp.update(expected_limits(open(a.sacctmgr).read().splitlines()))
     ignore = set(a.ignore_label)
     if a.metrics:
         got = parse_text(sys.stdin.read() if a.metrics == "-" else open(a.metrics).read(), ignore)

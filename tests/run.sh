@@ -16,19 +16,22 @@ cmake --build build -j"$jobs" >/dev/null
 echo "== tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure)
-echo "== fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-30} s each)"
+echo "== fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-20} s each)"
 CC=clang-14 cmake -S . -B build-fuzz -DSLURMPUSH_FUZZ=ON -DSLURMPUSH_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
-for target in jobs nodes; do
+for target in jobs nodes licenses diags limits; do
   corpus=build-fuzz/corpus-$target
   mkdir -p "$corpus"
   # seeds: every fixture the parser reads, plus crashes found earlier (kept as regressions)
   case $target in
     jobs) cp fixtures/lab-22.05/squeue.txt fixtures/slurm-22.05/squeue-rivosinc-fallback.txt fixtures/seed/squeue_fallback.txt "$corpus/" ;;
     nodes) cp fixtures/lab-22.05/sinfo.txt fixtures/slurm-22.05/sinfo-rivosinc-fallback.txt fixtures/seed/sinfo_fallback.txt "$corpus/" ;;
+    licenses) cp fixtures/lab-22.05/lic.txt "$corpus/" ;;
+    diags) cp fixtures/lab-22.05/sdiag.txt "$corpus/" ;;
+    limits) cp fixtures/lab-22.05/sacctmgr.txt fixtures/seed/sacctmgr.txt "$corpus/" ;;
   esac
   [ -d tests/fuzz/regressions/$target ] && cp tests/fuzz/regressions/$target/* "$corpus/"
-  build-fuzz/fuzz_$target -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/crash-$target- \
+  build-fuzz/fuzz_$target -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/crash-$target- \
     "$corpus" 2>build-fuzz/fuzz-$target.log || { tail -30 build-fuzz/fuzz-$target.log; echo "fuzz_$target found a crash"; exit 1; }
   tail -1 build-fuzz/fuzz-$target.log
 done

@@ -33,17 +33,24 @@ ok "lab up: $(sinfo -h -N | wc -l) node lines, $(squeue -h -t all | wc -l) jobs"
 default_of() { "$BIN" --help | awk -v o="--$1=" 'index($0, o) { f = 1; next } f && /\(default: / { sub(/.*\(default: /, ""); sub(/\)( \[env.*)?$/, ""); print; exit }'; }
 SQ="$HERE/tee-cmd.sh $WORK/squeue.txt $(default_of slurm.squeue-cli)"
 SI="$HERE/tee-cmd.sh $WORK/sinfo.txt $(default_of slurm.sinfo-cli)"
+LIC="$HERE/tee-cmd.sh $WORK/lic.txt $(default_of slurm.lic-cli)"
+DIAG="$HERE/tee-cmd.sh $WORK/sdiag.txt $(default_of slurm.diag-cli)"
+LIMITS="$HERE/tee-cmd.sh $WORK/sacctmgr.txt $(default_of slurm.sacctmgr-cli)"
 
 # ---- one cycle to all three receivers
 "$BIN" --once --label cluster=$CLUSTER --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" \
+  --slurm.collect-licenses --slurm.lic-cli="$LIC" --slurm.collect-diags --slurm.diag-cli="$DIAG" \
+  --slurm.collect-limits --slurm.sacctmgr-cli="$LIMITS" \
   --remote-write.url=$PROM/api/v1/write --remote-write.url=$VM/api/v1/write --pushgateway.url=$PGW \
   --pushgateway.instance=$CLUSTER 2> "$WORK/once.log"
 rc=$?
 check "--once pushed to Prometheus, VictoriaMetrics and the Pushgateway (exit 0)" test $rc = 0
 [ $rc = 0 ] || cat "$WORK/once.log"
-check "squeue and sinfo output kept for the count" test -s "$WORK/squeue.txt" -a -s "$WORK/sinfo.txt"
+check "squeue, sinfo, scontrol, sdiag and sacctmgr output kept for the count" \
+  test -s "$WORK/squeue.txt" -a -s "$WORK/sinfo.txt" -a -s "$WORK/lic.txt" -a -s "$WORK/sdiag.txt" -a -s "$WORK/sacctmgr.txt"
 
-counts() { python3 "$HERE/../check_counts.py" --squeue "$WORK/squeue.txt" --sinfo "$WORK/sinfo.txt" "$@"; }
+counts() { python3 "$HERE/../check_counts.py" --squeue "$WORK/squeue.txt" --sinfo "$WORK/sinfo.txt" --licenses "$WORK/lic.txt" \
+  --sdiag "$WORK/sdiag.txt" --sacctmgr "$WORK/sacctmgr.txt" "$@"; }
 check "Prometheus: every jobs/nodes family equals the independent count" \
   counts --prometheus $PROM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\",job=\"\"}"
 curl -fsS "$VM/internal/force_flush" >/dev/null
@@ -54,14 +61,15 @@ curl -fsS "$PGW/metrics" | grep -E "^slurm_[a-z_]+\{.*instance=\"$CLUSTER\"" > "
 check "Pushgateway: every jobs/nodes family equals the independent count" counts --metrics "$WORK/pgw.txt"
 
 query() { curl -fsS "$PROM/api/v1/query" --data-urlencode "query=$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))'; }
-for fam in slurm_job_scrape_error slurm_node_scrape_error slurm_job_scrape_duration slurm_node_scrape_duration \
+for fam in slurm_lic_total slurm_daemon_thread_count slurm_rpc_msg_type_count slurm_lic_scrape_error slurm_diag_scrape_error \
+  slurm_account_collect_error slurm_job_scrape_error slurm_node_scrape_error slurm_job_scrape_duration slurm_node_scrape_duration \
   slurmpush_collector_success slurmpush_collector_duration_seconds slurmpush_collector_errors_total \
   slurmpush_collector_last_success_timestamp_seconds process_cpu_seconds_total process_resident_memory_bytes \
   process_start_time_seconds process_open_fds slurmpush_build_info slurmpush_sender_samples_total; do
   check "Prometheus has $fam{cluster=$CLUSTER} (remote-write)" test "$(query "$fam{cluster=\"$CLUSTER\",job=\"\"}")" -ge 1
 done
-check "collectors succeeded (slurmpush_collector_success == 1 for jobs and nodes)" \
-  test "$(query "slurmpush_collector_success{cluster=\"$CLUSTER\",job=\"\"} == 1")" = 2
+check "all five collectors succeeded (slurmpush_collector_success == 1)" \
+  test "$(query "slurmpush_collector_success{cluster=\"$CLUSTER\",job=\"\"} == 1")" = 5
 check "Prometheus stored labels sorted and without empty values (feature=\"\" dropped)" \
   test "$(curl -fsS "$PROM/api/v1/series" --data-urlencode "match[]=slurm_feature_total{cluster=\"$CLUSTER\"}" | grep -c '"feature"')" = 0
 

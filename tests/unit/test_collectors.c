@@ -214,12 +214,53 @@ static void test_seed_line_formats(void **st) {
     ss_free(ss);
 }
 
+static void test_licenses_diags_limits_refuse_garbage(void **st) {
+    (void)st;
+    struct {
+        const char *collector, *line;
+    } cases[] = {
+        {"licenses", "garbage"},
+        {"licenses", "LicenseName=x Total=many Used=0"},
+        {"licenses", "LicenseName=x Total=-3"},
+        {"diags", "not sdiag"},
+        {"limits", "a|b|c"},
+        {"limits", "|acct|lots||||"},
+        {"limits", "|acct|1|2|3|4|5"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *lines[] = {cases[i].line, NULL};
+        sample_set *ss;
+        if (feed(find(cases[i].collector), lines, &ss) != 0) fail_msg("%s accepted %s", cases[i].collector, cases[i].line);
+        ss_free(ss);
+    }
+    const char *rpc[] = {"*****", "Remote Procedure Call statistics by user", "\troot (0) count:x", NULL};
+    sample_set *ss;
+    assert_int_equal(feed(find("diags"), rpc, &ss), 2);
+    ss_free(ss);
+}
+
+static void test_limits_duplicate_accounts_once(void **st) {
+    (void)st;
+    const char *lines[] = {"|acct|10|1000|5|50", "|acct|10|1000|5|50", "user|acct|99|99|99|99", "|other||||", NULL};
+    sample_set *ss;
+    assert_int_equal(feed(find("limits"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_account_cpu_limit", (const char *[]){"acct"}) == 10);
+    assert_true(value_of(ss, "slurm_account_mem_limit", (const char *[]){"acct"}) == 1000e6);
+    assert_true(isnan(value_of(ss, "slurm_account_cpu_limit", (const char *[]){"other"})));
+    ss_free(ss);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_memory_units),          cmocka_unit_test(test_jobs_counts),
-        cmocka_unit_test(test_jobs_garbage_refused),  cmocka_unit_test(test_nodes_merge_and_sentinels),
-        cmocka_unit_test(test_nodes_garbage_refused), cmocka_unit_test(test_hostile_long_line),
+        cmocka_unit_test(test_memory_units),
+        cmocka_unit_test(test_jobs_counts),
+        cmocka_unit_test(test_jobs_garbage_refused),
+        cmocka_unit_test(test_nodes_merge_and_sentinels),
+        cmocka_unit_test(test_nodes_garbage_refused),
+        cmocka_unit_test(test_hostile_long_line),
         cmocka_unit_test(test_seed_line_formats),
+        cmocka_unit_test(test_licenses_diags_limits_refuse_garbage),
+        cmocka_unit_test(test_limits_duplicate_accounts_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
