@@ -2,6 +2,7 @@
 #include "agent.h"
 
 #include <math.h>
+#include <regex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,8 @@ struct agent {
     size_t n_remote_write, n_endpoints;
     char *pushgateway_group_url;
     double start_time_s;
+    regex_t exclude; /* --metrics.exclude */
+    bool has_exclude;
     uint64_t nonfinite_skipped, invalid_skipped; /* guarded by lock */
 };
 
@@ -150,6 +153,13 @@ static void start_endpoints(agent *a) {
 
 /* ---------------------------------------------------------------- collectors */
 
+static bool excluded(const char *name, void *ctx) { return regexec((regex_t *)ctx, name, 0, NULL, 0) == 0; }
+
+/* Applies --metrics.exclude to a finished set. */
+static void apply_exclude(agent *a, sample_set *ss) {
+    if (a->has_exclude) ss_drop_families(ss, excluded, &a->exclude);
+}
+
 /* Adds the collector's self-metrics: the seed's duration (ms) and error counter, and ours. */
 static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result *res) {
     const collector_def *d = rt->def;
@@ -187,6 +197,7 @@ static void *collector_thread(void *arg) {
     add_self_metrics(rt, ss, &res);
     pthread_mutex_unlock(&a->lock);
     ss_finish(ss);
+    apply_exclude(a, ss);
     if (res.status != RUN_OK) {
         char what[256];
         log_kv(LOG_ERROR, "collector failed", "collector", rt->def->name, "command", rt->command, "error",
@@ -272,6 +283,7 @@ static sample_set *agent_self_metrics(agent *a) {
     FAM_SET(skipped, (double)a->invalid_skipped, "invalid_name");
     pthread_mutex_unlock(&a->lock);
     ss_finish(ss);
+    apply_exclude(a, ss);
     return ss;
 }
 
@@ -315,6 +327,9 @@ agent *agent_new(const config *cfg) {
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->changed, NULL);
     snapshot_init(&a->snap);
+    /* validated at start-up: compiles */
+    a->has_exclude = cfg->metrics_exclude && *cfg->metrics_exclude &&
+                     regcomp(&a->exclude, cfg->metrics_exclude, REG_EXTENDED | REG_NOSUB) == 0;
     size_t n = 0;
     while (all_collectors[n]) n++;
     a->collectors = xcalloc(n ? n : 1, sizeof *a->collectors);
@@ -451,6 +466,7 @@ void agent_free(agent *a) {
     }
     free(a->collectors);
     snapshot_destroy(&a->snap);
+    if (a->has_exclude) regfree(&a->exclude);
     pthread_mutex_destroy(&a->lock);
     pthread_cond_destroy(&a->changed);
     free(a);

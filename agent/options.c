@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ static const option_def option_table[] = {
     {"slurm.sacctmgr-cli", OPT_STRING,
      "sacctmgr show assoc format=User,Account,GrpCPU,GrpMem,GrpJobs,GrpSubmit --noheader --parsable2", NULL, AT(sacctmgr_cli),
      "Command of the account limits collector."},
+    {"metrics.exclude", OPT_STRING, "", NULL, AT(metrics_exclude),
+     "Extended regular expression: metric families whose name it matches (anywhere) are neither pushed nor served."},
     {"label", OPT_LIST, NULL, NULL, AT(labels),
      "name=value added to every pushed and served series (repeatable; replaces a same-named label)."},
     {"remote-write.url", OPT_LIST, NULL, NULL, AT(remote_write_urls),
@@ -228,6 +231,15 @@ static int validate(config *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "--slurm.cli-fallback=false (JSON mode) is not supported yet; the text mode covers every metric");
         return -1;
     }
+    regex_t re;
+    int rc = regcomp(&re, cfg->metrics_exclude, REG_EXTENDED | REG_NOSUB);
+    if (rc) {
+        char why[128];
+        regerror(rc, &re, why, sizeof why);
+        snprintf(err, errlen, "--metrics.exclude \"%s\" is not a valid regular expression: %s", cfg->metrics_exclude, why);
+        return -1;
+    }
+    regfree(&re);
     if (cfg->telemetry_path[0] != '/') {
         snprintf(err, errlen, "--web.telemetry-path must start with /");
         return -1;

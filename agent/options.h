@@ -39,6 +39,7 @@ typedef struct config {
     bool collect_limits;
     char *sacctmgr_cli;
     strlist labels;
+    char *metrics_exclude;
     /* delivery */
     strlist remote_write_urls;
     double remote_write_timeout;

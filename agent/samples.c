@@ -130,6 +130,20 @@ void ss_finish(sample_set *ss) {
     }
 }
 
+void ss_drop_families(sample_set *ss, bool (*drop)(const char *name, void *ctx), void *ctx) {
+    size_t k = 0;
+    for (size_t i = 0; i < ss->n; i++) {
+        family *f = ss->fams[i];
+        if (!drop(f->name, ctx)) {
+            ss->fams[k++] = f;
+            continue;
+        }
+        free(f->items);
+        htab_free(&f->index);
+    }
+    ss->n = k;
+}
+
 size_t ss_series_count(const sample_set *ss) {
     size_t n = 0;
     for (size_t i = 0; i < ss->n; i++) n += ss->fams[i]->n;

@@ -65,6 +65,8 @@ void fam_set(family *f, double v, const char *const *values);
 /* Ends a run: drops series that positive_only families must omit, sorts series by label values. */
 void ss_finish(sample_set *ss);
 size_t ss_series_count(const sample_set *ss);
+/* Removes the families for which drop(name, ctx) is true. */
+void ss_drop_families(sample_set *ss, bool (*drop)(const char *name, void *ctx), void *ctx);
 
 /* The remote-write staleness marker: exactly the bits 0x7ff0000000000002. */
 double stale_nan(void);

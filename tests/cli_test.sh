@@ -30,6 +30,12 @@ out=$("$BIN" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" 2>/dev/n
 check "--dry-run on good output exits 0" test $rc = 0
 check "--dry-run prints samples with timestamps" has '^slurm_cpus_total [0-9]+ [0-9]{13}$' "$out"
 
+out=$("$BIN" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" -metrics.exclude='^slurm_user_|^process_' 2>/dev/null)
+check "-metrics.exclude drops the matching families" lacks '^(slurm_user_|process_)' "$out"
+check "-metrics.exclude keeps the others" has '^slurm_account_job_state_total\{' "$out"
+"$BIN" --metrics.exclude='(' >/dev/null 2>&1
+check "an invalid -metrics.exclude is a start-up error" test $? = 2
+
 # a hung command: killed at the timeout, counted once, no job series; nodes carry on
 t0=$(date +%s.%N)
 out=$(CLI_TIMEOUT=1 "$BIN" --dry-run --slurm.squeue-cli="sleep $HANG1" --slurm.sinfo-cli="$SI" 2>/dev/null); rc=$?
