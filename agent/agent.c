@@ -48,6 +48,7 @@ struct agent {
     size_t n_remote_write, n_endpoints;
     char *pushgateway_group_url;
     double start_time_s;
+    collect_env env;
     regex_t exclude; /* --metrics.exclude */
     bool has_exclude;
     uint64_t nonfinite_skipped, invalid_skipped; /* guarded by lock */
@@ -187,7 +188,7 @@ static void *collector_thread(void *arg) {
     collector_rt *rt = arg;
     agent *a = rt->owner;
     run_result res;
-    sample_set *ss = collector_run(rt->def, rt->argv, a->cfg, &a->cancel, &res);
+    sample_set *ss = collector_run(rt->def, rt->argv, a->cfg, &a->env, &a->cancel, &res);
     pthread_mutex_lock(&a->lock);
     rt->last_ok = res.status == RUN_OK;
     if (rt->last_ok)
@@ -275,6 +276,7 @@ static sample_set *agent_self_metrics(agent *a) {
     emit_process_metrics(ss, a->start_time_s);
     emit_build_info(ss);
     emit_sender_metrics(ss, a->endpoints, a->n_endpoints);
+    if (a->env.traces) trace_table_metrics(a->env.traces, ss);
     pthread_mutex_lock(&a->lock);
     family *skipped =
         ss_family(ss, "slurmpush_samples_skipped_total",
@@ -320,9 +322,10 @@ static void finish_cycle(agent *a) {
 
 /* ---------------------------------------------------------------- lifecycle */
 
-agent *agent_new(const config *cfg) {
+agent *agent_new(const config *cfg, trace_table *traces) {
     agent *a = xcalloc(1, sizeof *a);
     a->cfg = cfg;
+    a->env.traces = traces;
     a->start_time_s = (double)now_ms() / 1000.0;
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->changed, NULL);

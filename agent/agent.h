@@ -14,7 +14,10 @@
 
 typedef struct agent agent;
 
-agent *agent_new(const config *cfg);
+#include "trace.h"
+
+/* traces may be NULL (no trace ingest); the agent does not own it. */
+agent *agent_new(const config *cfg, trace_table *traces);
 /* Runs cycles until agent_request_stop; returns 0. */
 int agent_run(agent *a);
 /* One cycle (--once, --dry-run): waits for every collector and for delivery.

@@ -10,6 +10,12 @@
 
 #include "options.h"
 #include "samples.h"
+#include "trace.h"
+
+/* What the agent lends every collector run (read-only for the collector). */
+typedef struct {
+    trace_table *traces; /* NULL unless --trace.enabled */
+} collect_env;
 
 typedef struct collector_def {
     const char *name;         /* label value of collector="…" */
@@ -20,7 +26,7 @@ typedef struct collector_def {
     const char *duration_metric; /* seed-compatible duration gauge (ms), or NULL where the seed has none */
     size_t state_size;           /* bytes of private state the callbacks share during one run */
     /* Declares families into out before the first line. */
-    void (*begin)(void *state, sample_set *out);
+    void (*begin)(void *state, sample_set *out, const collect_env *env);
     /* One line of output; returns non-zero (and says why) if the line is not what was asked for. */
     int (*parse_line)(void *state, char *line, size_t len, char *why, size_t why_len);
     /* After a successful run: emit what needs all lines (may be NULL). */
@@ -36,8 +42,8 @@ extern const collector_def *const all_collectors[];
  * time the output was complete. On any failure (res->status != RUN_OK) the set is empty:
  * no series built from a failed or garbled run. */
 #include "runner.h"
-sample_set *collector_run(const collector_def *d, char *const argv[], const config *cfg, const _Atomic bool *cancel,
-                          run_result *res);
+sample_set *collector_run(const collector_def *d, char *const argv[], const config *cfg, const collect_env *env,
+                          const _Atomic bool *cancel, run_result *res);
 
 /* Helpers shared by the parsers. */
 /* Splits line on '|' into at most max fields; the last field takes the rest of the line. */

@@ -24,11 +24,11 @@ static int parse_one(void *ctx, char *line, size_t len, char *why, size_t why_le
     return p->def->parse_line(p->state, line, len, why, why_len);
 }
 
-sample_set *collector_run(const collector_def *d, char *const argv[], const config *cfg, const _Atomic bool *cancel,
-                          run_result *res) {
+sample_set *collector_run(const collector_def *d, char *const argv[], const config *cfg, const collect_env *env,
+                          const _Atomic bool *cancel, run_result *res) {
     sample_set *ss = ss_new(0);
     parse_ctx ctx = {d, xcalloc(1, d->state_size ? d->state_size : 1)};
-    if (d->begin) d->begin(ctx.state, ss);
+    if (d->begin) d->begin(ctx.state, ss, env);
     runner_run(argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
     if (res->status == RUN_OK && d->end) d->end(ctx.state, ss);
     if (d->release) d->release(ctx.state);

@@ -23,8 +23,20 @@ void snapshot_destroy(snapshot *s);
 
 typedef struct listener listener;
 
-/* address: "host:port", ":port" (all addresses) or "[v6]:port". NULL on error (err says why). */
-listener *listener_start(const char *address, const char *metrics_path, snapshot *snap, char *err, size_t errlen);
+#include "trace.h"
+
+typedef struct {
+    const char *address; /* "host:port", ":port" (all addresses) or "[v6]:port" */
+    const char *metrics_path;
+    snapshot *snap;
+    trace_table *traces; /* NULL: no trace endpoint */
+    const char *trace_path;
+    const char *trace_token; /* NULL: no authentication */
+    size_t trace_max_body;
+} listener_config;
+
+/* NULL on error (err says why). */
+listener *listener_start(const listener_config *cfg, char *err, size_t errlen);
 void listener_stop(listener *l);
 
 #endif

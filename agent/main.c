@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
 
 #include "agent.h"
 #include "listener.h"
@@ -25,6 +28,23 @@ static void *watch_signals(void *arg) {
     return NULL;
 }
 
+/* A secret from a file (never the command line): its first line, without the newline. */
+static char *read_token(const char *path) {
+    size_t len;
+    char *text = read_file(path, 4096, &len);
+    if (!text) {
+        log_kv(LOG_ERROR, "cannot read the token file", "file", path, NULL);
+        return NULL;
+    }
+    text[strcspn(text, "\r\n")] = '\0';
+    if (!*text) {
+        log_kv(LOG_ERROR, "the token file is empty", "file", path, NULL);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 int main(int argc, char **argv) {
     config cfg;
     options_result parsed = options_parse(&cfg, argc, argv);
@@ -43,8 +63,20 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    agent *a = agent_new(&cfg);
+    trace_table *traces = NULL;
+    char *token = NULL;
+    if (cfg.trace_enabled) {
+        if (cfg.trace_token_file && !(token = read_token(cfg.trace_token_file))) {
+            curl_global_cleanup();
+            options_free(&cfg);
+            return 2;
+        }
+        traces = trace_table_new(cfg.trace_rate, (size_t)cfg.trace_max_jobs);
+    }
+    agent *a = agent_new(&cfg, traces);
     if (!a) {
+        trace_table_free(traces);
+        free(token);
         curl_global_cleanup();
         options_free(&cfg);
         return 2;
@@ -59,10 +91,19 @@ int main(int argc, char **argv) {
     listener *l = NULL;
     if (!one_cycle && cfg.listen_address[0]) {
         char err[256];
-        l = listener_start(cfg.listen_address, cfg.telemetry_path, agent_snapshot(a), err, sizeof err);
+        listener_config lc = {.address = cfg.listen_address,
+                              .metrics_path = cfg.telemetry_path,
+                              .snap = agent_snapshot(a),
+                              .traces = traces,
+                              .trace_path = cfg.trace_path,
+                              .trace_token = token,
+                              .trace_max_body = (size_t)cfg.trace_max_body};
+        l = listener_start(&lc, err, sizeof err);
         if (!l) {
             log_kv(LOG_ERROR, "cannot start the listener", "error", err, NULL);
             agent_free(a);
+            trace_table_free(traces);
+            free(token);
             curl_global_cleanup();
             options_free(&cfg);
             return 2;
@@ -77,6 +118,8 @@ int main(int argc, char **argv) {
         rc = agent_run(a);
     listener_stop(l);
     agent_free(a);
+    trace_table_free(traces);
+    free(token);
     curl_global_cleanup();
     options_free(&cfg);
     return rc;

@@ -77,6 +77,15 @@ static const option_def option_table[] = {
     {"pushgateway.job", OPT_STRING, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},
     {"pushgateway.instance", OPT_STRING, NULL, NULL, AT(pushgateway_instance),
      "Pushgateway instance (default: the cluster label, else the host name)."},
+    {"trace.enabled", OPT_BOOL, "false", NULL, AT(trace_enabled),
+     "Accept job traces: POST (the seed wrapper's JSON body) and GET (a JSON listing) on --trace.path."},
+    {"trace.path", OPT_STRING, "/trace", NULL, AT(trace_path), "Path of the trace endpoint."},
+    {"trace.rate", OPT_SECONDS, "10", NULL, AT(trace_rate), "Seconds a posted trace stays valid."},
+    {"trace.max-jobs", OPT_COUNT, "10000", NULL, AT(trace_max_jobs),
+     "Live (job, host) traces kept at most; further ones are refused with 429."},
+    {"trace.max-body", OPT_BYTES, "16384", NULL, AT(trace_max_body), "Largest trace body accepted (bytes); larger: 413."},
+    {"trace.token-file", OPT_STRING, NULL, NULL, AT(trace_token_file),
+     "File holding a bearer token that trace posters must send (Authorization: Bearer …); unset: no authentication."},
     {"once", OPT_BOOL, "false", NULL, AT(once),
      "Run one cycle (collect, push), wait for delivery, exit non-zero if a collector or push failed."},
     {"dry-run", OPT_BOOL, "false", NULL, AT(dry_run),
@@ -240,6 +249,14 @@ static int validate(config *cfg, char *err, size_t errlen) {
         return -1;
     }
     regfree(&re);
+    if (cfg->trace_path[0] != '/' || !strcmp(cfg->trace_path, cfg->telemetry_path)) {
+        snprintf(err, errlen, "--trace.path must start with / and differ from --web.telemetry-path");
+        return -1;
+    }
+    if (cfg->trace_enabled && cfg->trace_rate <= 0) {
+        snprintf(err, errlen, "--trace.rate must be more than 0 seconds");
+        return -1;
+    }
     if (cfg->telemetry_path[0] != '/') {
         snprintf(err, errlen, "--web.telemetry-path must start with /");
         return -1;

@@ -48,6 +48,13 @@ typedef struct config {
     char *pushgateway_url;
     char *pushgateway_job;
     char *pushgateway_instance;
+    /* trace ingest */
+    bool trace_enabled;
+    char *trace_path;
+    double trace_rate;
+    int64_t trace_max_jobs;
+    int64_t trace_max_body;
+    char *trace_token_file;
     /* run mode */
     bool once;
     bool dry_run;

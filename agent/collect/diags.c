@@ -22,7 +22,8 @@ static family *scalar(sample_set *out, const char *name, const char *help) {
     return ss_family(out, name, help, METRIC_GAUGE, NULL);
 }
 
-static void diags_begin(void *state, sample_set *out) {
+static void diags_begin(void *state, sample_set *out, const collect_env *env) {
+    (void)env;
     diags_state *s = state;
     s->threads = scalar(out, "slurm_daemon_thread_count", "slurm daemon thread count");
     s->dbd_queue = scalar(out, "slurm_dbd_agent_queue_size",

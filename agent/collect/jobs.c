@@ -3,6 +3,7 @@
  * and values (see the README for the seed bugs not copied), plus correctly named `_bytes`
  * families that count a job's whole allocated memory (tres-alloc `mem=`) in bytes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../collector.h"
@@ -17,10 +18,31 @@ typedef struct {
     family *feature_jobs, *feature_cpus, *feature_mem, *feature_bytes;
     family *pending_reason;
     arena scratch; /* the fields of one seed-format line; emptied after each line */
+    /* traced jobs (--trace.enabled): a snapshot of the trace table, and what squeue says of them */
+    trace_entry *traces;
+    size_t n_traces;
+    htab traced_ids; /* job id text -> index into jobs */
+    traced_job *jobs;
+    const traced_job **job_of_trace;
 } jobs_state;
 
-static void jobs_begin(void *state, sample_set *out) {
+/* Takes the trace table's live entries, so each squeue line can tell whether its job is traced. */
+static void snapshot_traces(jobs_state *s, trace_table *t, arena *mem) {
+    s->n_traces = trace_table_snapshot(t, &s->traces);
+    s->jobs = xcalloc(s->n_traces ? s->n_traces : 1, sizeof *s->jobs);
+    s->job_of_trace = xcalloc(s->n_traces ? s->n_traces : 1, sizeof *s->job_of_trace);
+    for (size_t i = 0; i < s->n_traces; i++) {
+        char id[24];
+        int n = snprintf(id, sizeof id, "%lld", s->traces[i].job_id);
+        long k = htab_find(&s->traced_ids, id, (size_t)n);
+        if (k < 0) k = (long)htab_insert(&s->traced_ids, arena_strndup(mem, id, (size_t)n), (size_t)n);
+        s->job_of_trace[i] = &s->jobs[k];
+    }
+}
+
+static void jobs_begin(void *state, sample_set *out, const collect_env *env) {
     jobs_state *s = state;
+    if (env->traces) snapshot_traces(s, env->traces, &out->mem);
     s->user_jobs =
         ss_family(out, "slurm_user_state_total", "total jobs per state per user", METRIC_GAUGE, "state", "username", NULL);
     s->user_cpus = ss_family_like(out, s->user_jobs, "slurm_user_cpu_alloc", "total cpu alloc per user", METRIC_GAUGE);
@@ -158,10 +180,26 @@ static int count_job(jobs_state *s, char **f, char *why, size_t why_len) {
     fam_add_at(s->feature_mem, fe, mem_si);
     fam_add_at(s->feature_bytes, fe, job_bytes);
     if (!strcmp(state_, "PENDING")) FAM_ADD(s->pending_reason, 1, pending_reason(f[F_REASON]));
+    if (s->n_traces) {
+        long k = htab_find(&s->traced_ids, f[F_JOBID], strlen(f[F_JOBID]));
+        if (k >= 0) s->jobs[k] = (traced_job){.listed = true, .cpus = (double)cpus, .mem = mem_si};
+    }
     return 0;
 }
 
-static void jobs_release(void *state) { arena_free(&((jobs_state *)state)->scratch); }
+static void jobs_end(void *state, sample_set *out) {
+    jobs_state *s = state;
+    if (s->traces) trace_emit(out, s->traces, s->n_traces, s->job_of_trace);
+}
+
+static void jobs_release(void *state) {
+    jobs_state *s = state;
+    arena_free(&s->scratch);
+    trace_snapshot_free(s->traces, s->n_traces);
+    htab_free(&s->traced_ids);
+    free(s->jobs);
+    free(s->job_of_trace);
+}
 
 const collector_def jobs_collector = {
     .name = "jobs",
@@ -173,5 +211,6 @@ const collector_def jobs_collector = {
     .state_size = sizeof(jobs_state),
     .begin = jobs_begin,
     .parse_line = jobs_line,
+    .end = jobs_end,
     .release = jobs_release,
 };

@@ -11,7 +11,8 @@ typedef struct {
     family *total, *used, *free_, *reserved, *last_consumed, *last_deficit;
 } licenses_state;
 
-static void licenses_begin(void *state, sample_set *out) {
+static void licenses_begin(void *state, sample_set *out, const collect_env *env) {
+    (void)env;
     licenses_state *s = state;
     s->total = ss_family(out, "slurm_lic_total", "slurm license total", METRIC_GAUGE, "name", NULL);
     s->used = ss_family_like(out, s->total, "slurm_lic_used", "slurm license used", METRIC_GAUGE);

@@ -15,7 +15,8 @@ typedef struct {
     htab seen; /* accounts already counted */
 } limits_state;
 
-static void limits_begin(void *state, sample_set *out) {
+static void limits_begin(void *state, sample_set *out, const collect_env *env) {
+    (void)env;
     limits_state *s = state;
     s->cpu = ss_family(out, "slurm_account_cpu_limit", "slurm account cpu limit", METRIC_GAUGE, "account", NULL);
     s->mem = ss_family_like(out, s->cpu, "slurm_account_mem_limit", "slurm account mem limit (in bytes)", METRIC_GAUGE);

@@ -30,7 +30,8 @@ typedef struct {
     size_t n, cap;
 } nodes_state;
 
-static void nodes_begin(void *state, sample_set *out) {
+static void nodes_begin(void *state, sample_set *out, const collect_env *env) {
+    (void)env;
     nodes_state *s = state;
     s->mem = &out->mem;
 }

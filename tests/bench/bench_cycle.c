@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/%s", argv[1], files[i]);
         char *args[] = {"cat", path, NULL};
         run_result res;
-        sets[i] = collector_run(d, args, &cfg, NULL, &res);
+        sets[i] = collector_run(d, args, &cfg, &(collect_env){0}, NULL, &res);
         if (res.status != RUN_OK) {
             char why[256];
             fprintf(stderr, "bench_cycle: %s: %s\n", names[i], run_status_text(&res, why, sizeof why));

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     text[size] = '\0';
     sample_set *ss = ss_new(1);
     void *state = calloc(1, d->state_size);
-    if (d->begin) d->begin(state, ss);
+    if (d->begin) d->begin(state, ss, &(collect_env){0});
     int refused = 0;
     char why[160];
     for (char *line = text, *next; line && !refused; line = next) {

@@ -23,7 +23,7 @@ static const collector_def *find(const char *name) {
 static int feed(const collector_def *d, const char *const *lines, sample_set **out) {
     sample_set *ss = ss_new(1);
     void *state = calloc(1, d->state_size);
-    if (d->begin) d->begin(state, ss);
+    if (d->begin) d->begin(state, ss, &(collect_env){0});
     int refused = -1;
     for (int i = 0; lines[i] && refused < 0; i++) {
         char *copy = strdup(lines[i]), why[160] = "";

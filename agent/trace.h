@@ -1,0 +1,47 @@
+/* trace.h — the trace table: what job wrappers on compute nodes POST (the seed's /trace body),
+ * validated, keyed by (job id, host) so multi-node jobs keep every host, expiring after the
+ * trace rate, bounded in entries. Knows JSON, not HTTP: the listener hands it bodies and turns
+ * its verdicts into status codes. The jobs collector reads a snapshot to emit the seed's
+ * slurm_proc_* and slurm_job_{cpu,mem}_alloc families for traced jobs that squeue still lists. */
+#ifndef SLURMPUSH_TRACE_H
+#define SLURMPUSH_TRACE_H
+
+#include <stddef.h>
+
+#include "samples.h"
+#include "util.h"
+
+typedef struct trace_table trace_table;
+
+typedef struct {
+    long long job_id;
+    char *hostname, *username; /* owned by the snapshot */
+    double pid, cpus, threads, mem, read_bytes, write_bytes;
+} trace_entry;
+
+trace_table *trace_table_new(double rate_s, size_t max_entries);
+void trace_table_free(trace_table *t);
+
+/* Validates and stores one POST body. Returns the HTTP status (202 accepted, 400 bad body,
+ * 429 table full) and, when not accepted, a one-line reason. Counts every outcome. */
+int trace_table_post(trace_table *t, const char *body, size_t len, char *reason, size_t reason_len);
+/* Counts a request refused before its body was read (405, 411, 413, 415, 401). */
+void trace_table_count_refusal(trace_table *t, int status);
+/* The live entries as a JSON array (GET /trace). */
+void trace_table_list(trace_table *t, buf *out);
+/* Copies the live entries; free with trace_snapshot_free. */
+size_t trace_table_snapshot(trace_table *t, trace_entry **out);
+void trace_snapshot_free(trace_entry *entries, size_t n);
+/* What squeue says of a traced job: the seed emits traces only for jobs squeue still lists. */
+typedef struct {
+    bool listed;
+    double cpus, mem; /* mem in the seed's unit (MB x 1e6) */
+} traced_job;
+
+/* Emits the seed's trace families for the entries whose job squeue listed (job[i] is entry i's). */
+void trace_emit(sample_set *out, const trace_entry *entries, size_t n, const traced_job *const *job);
+
+/* The table's own counters: requests by status, entries. */
+void trace_table_metrics(trace_table *t, sample_set *ss);
+
+#endif

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""trace_test.py SLURMPUSH FIXTURES — the trace endpoint as wrappers and attackers see it, on 127.0.0.1:
+the seed wrapper's own body is accepted; a table of bad requests each gets its status; entries expire;
+the table is bounded; bearer tokens; concurrent posters (bounded) leave the table consistent; garbage and
+stalled connections never stop /metrics. Prints one line per check and 'N passed, N failed'."""
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN, FIX = sys.argv[1], sys.argv[2]
+results = []
+
+
+def check(name, ok, detail=""):
+    ok = bool(ok)
+    results.append(ok)
+    print(("ok   - " if ok else "FAIL - ") + name + ("" if ok else f" ({detail})"), flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(*extra):
+    port = free_port()
+    lab = f"{FIX}/lab-22.05"
+    p = subprocess.Popen([BIN, f"--web.listen-address=127.0.0.1:{port}", "--slurm.poll-limit=1", "-trace.enabled",
+                          f"--slurm.squeue-cli=cat {lab}/squeue.txt", f"--slurm.sinfo-cli=cat {lab}/sinfo.txt", *extra],
+                         stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            request(port, "GET", "/-/healthy")
+            return p, port
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("slurmpush did not start")
+
+
+def request(port, method, path, body=None, headers=None, timeout=5):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+
+
+JSON = {"Content-Type": "application/json"}
+GOOD = {"job_id": 3, "pid": 4242, "cpus": 55.5, "threads": 3, "mem": 104857600, "read_bytes": 2048, "write_bytes": 4096,
+        "username": "alice", "hostname": "node0"}
+
+
+def body(**changes):
+    b = dict(GOOD)
+    for k, v in changes.items():
+        if v is ...:
+            b.pop(k)
+        else:
+            b[k] = v
+    return json.dumps(b)
+
+
+def main():
+    p, port = start("--trace.rate=1", "--trace.max-jobs=50", "--trace.max-body=4096")
+    try:
+        seed_body = open(f"{FIX}/seed/trace_info_body.json", "rb").read()
+        status, _ = request(port, "POST", "/trace", seed_body, JSON)
+        check("the seed wrapper's body is accepted (202)", status == 202, status)
+        bad = [
+            ("bad JSON", "{not json", JSON, 400),
+            ("empty body", "", JSON, 400),
+            ("JSON array", "[1,2]", JSON, 400),
+            ("two objects", body() + body(), JSON, 400),
+            ("job_id 0", body(job_id=0), JSON, 400),
+            ("job_id negative", body(job_id=-5), JSON, 400),
+            ("job_id float", body(job_id=10.0), JSON, 400),
+            ("job_id string", body(job_id="10"), JSON, 400),
+            ("job_id too large", body(job_id=2**62), JSON, 400),
+            ("job_id missing", body(job_id=...), JSON, 400),
+            ("hostname missing", body(hostname=...), JSON, 400),
+            ("username missing", body(username=...), JSON, 400),
+            ("cpus missing", body(cpus=...), JSON, 400),
+            ("cpus string", body(cpus="lots"), JSON, 400),
+            ("mem negative", body(mem=-1), JSON, 400),
+            ("threads null", body(threads=None), JSON, 400),
+            ("hostname empty", body(hostname=""), JSON, 400),
+            ("hostname number", body(hostname=7), JSON, 400),
+            ("hostname with newline", body(hostname="a\nb"), JSON, 400),
+            ("username too long", body(username="u" * 300), JSON, 400),
+            ("pid float", body(pid=1.5), JSON, 400),
+            ("no content type", body(), {}, 415),
+            ("form content type", body(), {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+            ("text content type", body(), {"Content-Type": "text/plain"}, 415),
+            ("oversize body", body(username="u" * 200) + " " * 5000, JSON, 413),
+        ]
+        for name, data, headers, want in bad:
+            status, reply = request(port, "POST", "/trace", data, headers)
+            check(f"{name}: {want}", status == want and (want == 202 or reply.strip()), f"got {status} {reply[:80]!r}")
+        for method in ("PUT", "DELETE", "PATCH"):
+            status, _ = request(port, method, "/trace", body(), JSON)
+            check(f"{method} /trace: 405", status == 405, status)
+        status, _ = request(port, "POST", "/trace", body(), JSON)
+        check("a good body: 202", status == 202, status)
+        status, listing = request(port, "GET", "/trace")
+        entries = json.loads(listing)
+        check("GET /trace lists the live entries as JSON", status == 200 and {e["job_id"] for e in entries} == {3, 10},
+              listing[:200])
+        time.sleep(2.5)
+        status, metrics = request(port, "GET", "/metrics")
+        text = metrics.decode()
+        check("traces expire after --trace.rate", json.loads(request(port, "GET", "/trace")[1]) == [])
+        check("request counters count every outcome",
+              'slurmpush_trace_requests_total{code="400"} 21' in text and 'slurmpush_trace_requests_total{code="415"} 3' in text
+              and 'slurmpush_trace_requests_total{code="413"} 1' in text and 'slurmpush_trace_requests_total{code="405"} 3' in text,
+              [l for l in text.splitlines() if "trace_requests" in l])
+
+        # bounded table: 50 (job, host) entries, the 51st distinct one is refused, updates still work
+        statuses = [request(port, "POST", "/trace", body(job_id=100 + i, hostname=f"n{i}"), JSON)[0] for i in range(50)]
+        check("50 distinct traces fit", statuses == [202] * 50, statuses[-3:])
+        status, _ = request(port, "POST", "/trace", body(job_id=999, hostname="over"), JSON)
+        check("the 51st distinct trace: 429", status == 429, status)
+        status, _ = request(port, "POST", "/trace", body(job_id=100, hostname="n0"), JSON)
+        check("an update of a present trace still works when full", status == 202, status)
+        time.sleep(1.2)
+
+        # concurrent posters (8 threads x 100 posts over 10 jobs x 4 hosts), bounded
+        def poster(t):
+            for i in range(100):
+                request(port, "POST", "/trace", body(job_id=200 + i % 10, hostname=f"h{t % 4}", cpus=float(t)), JSON)
+
+        threads = [threading.Thread(target=poster, args=(t,)) for t in range(8)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        listing = json.loads(request(port, "GET", "/trace")[1])
+        keys = sorted((e["job_id"], e["hostname"]) for e in listing if e["job_id"] >= 200)
+        check(f"800 concurrent posts in {time.monotonic() - t0:.2f}s: exactly 40 consistent entries",
+              keys == sorted((200 + j, f"h{h}") for j in range(10) for h in range(4)), len(keys))
+
+        # hostile connections: garbage, a stalled upload, then /metrics still answers at once
+        s1 = socket.create_connection(("127.0.0.1", port))
+        s1.sendall(b"\x00\xff garbage \r\n\r\n")
+        s2 = socket.create_connection(("127.0.0.1", port))
+        s2.sendall(b"POST /trace HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"job")
+        t0 = time.monotonic()
+        status, _ = request(port, "GET", "/metrics")
+        check("/metrics answers while a client stalls mid-upload", status == 200 and time.monotonic() - t0 < 0.5)
+        s1.close()
+        s2.close()
+        check("the daemon is still running", p.poll() is None)
+    finally:
+        p.terminate()
+        p.wait()
+
+    # bearer token read from a file
+    with tempfile.NamedTemporaryFile("w", delete=False) as f:
+        f.write("s3cret-token\n")
+    p, port = start(f"--trace.token-file={f.name}")
+    try:
+        status, _ = request(port, "POST", "/trace", body(), JSON)
+        check("token set: no Authorization: 401", status == 401, status)
+        status, _ = request(port, "POST", "/trace", body(), dict(JSON, Authorization="Bearer wrong"))
+        check("token set: wrong token: 401", status == 401, status)
+        status, _ = request(port, "POST", "/trace", body(), dict(JSON, Authorization="Bearer s3cret-token"))
+        check("token set: right token: 202", status == 202, status)
+        metrics = request(port, "GET", "/metrics")[1].decode()
+        check("the token is nowhere in /metrics", "s3cret" not in metrics)
+    finally:
+        p.terminate()
+        p.wait()
+        os.unlink(f.name)
+    print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
