@@ -49,7 +49,8 @@ struct agent {
     char *pushgateway_group_url;
     double start_time_s;
     collect_env env;
-    regex_t exclude; /* --metrics.exclude */
+    sample_set *prev_self; /* the last self-metrics pushed, for their staleness */
+    regex_t exclude;       /* --metrics.exclude */
     bool has_exclude;
     uint64_t nonfinite_skipped, invalid_skipped; /* guarded by lock */
 };
@@ -184,11 +185,30 @@ static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result 
 
 static void enqueue_remote_write(agent *a, const sample_set *ss);
 
+/* Staleness: every series of prev that next lacks gets the stale marker, once, stamped ts
+ * (the first collection that no longer sees it), as Prometheus does for a vanished target. */
+static void push_vanished(agent *a, const sample_set *prev, const sample_set *next, int64_t ts) {
+    if (!a->n_remote_write) return;
+    sample_set *gone = ss_vanished(prev, next, ts);
+    if (!gone) return;
+    log_kv(LOG_DEBUG, "series vanished: stale markers queued", "series", LOG_INT(ss_series_count(gone)), NULL);
+    enqueue_remote_write(a, gone);
+    ss_free(gone);
+}
+
 static void *collector_thread(void *arg) {
     collector_rt *rt = arg;
     agent *a = rt->owner;
     run_result res;
     sample_set *ss = collector_run(rt->def, rt->argv, a->cfg, &a->env, &a->cancel, &res);
+    if (a->cancel) { /* stopping: a run cut short is not a failure, and publishes nothing */
+        ss_free(ss);
+        pthread_mutex_lock(&a->lock);
+        rt->running = false;
+        pthread_cond_broadcast(&a->changed);
+        pthread_mutex_unlock(&a->lock);
+        return NULL;
+    }
     pthread_mutex_lock(&a->lock);
     rt->last_ok = res.status == RUN_OK;
     if (rt->last_ok)
@@ -210,6 +230,7 @@ static void *collector_thread(void *arg) {
                LOG_DBL(res.seconds), "series", LOG_INT(ss_series_count(ss)), NULL);
     }
     enqueue_remote_write(a, ss);
+    push_vanished(a, rt->latest, ss, ss->timestamp_ms); /* only this thread replaces rt->latest */
     pthread_mutex_lock(&a->lock);
     sample_set *old = rt->latest;
     rt->latest = ss;
@@ -306,6 +327,7 @@ static void compose_text(agent *a, const sample_set *self, bool timestamps, buf 
 static void finish_cycle(agent *a) {
     sample_set *self = agent_self_metrics(a);
     enqueue_remote_write(a, self);
+    push_vanished(a, a->prev_self, self, self->timestamp_ms);
     buf text = {0};
     compose_text(a, self, false, &text);
     if (a->pushgateway_group_url) {
@@ -317,7 +339,20 @@ static void finish_cycle(agent *a) {
         sender_enqueue(pg, body, text.len, samples);
     }
     snapshot_publish(&a->snap, &text);
-    ss_free(self);
+    ss_free(a->prev_self); /* only the loop thread touches prev_self */
+    a->prev_self = self;
+}
+
+/* At shutdown every live series is marked stale, stamped with the shutdown time. */
+static void push_shutdown_markers(agent *a) {
+    int64_t now = now_ms();
+    for (size_t i = 0; i < a->n_collectors; i++) {
+        collector_rt *rt = &a->collectors[i];
+        if (rt->has_thread) pthread_join(rt->thread, NULL); /* cancelled: ends at once */
+        rt->has_thread = false;
+        push_vanished(a, rt->latest, NULL, now);
+    }
+    push_vanished(a, a->prev_self, NULL, now);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -407,6 +442,7 @@ int agent_run(agent *a) {
         if (!finished && !stopping) finish_cycle(a); /* a collector is late: publish what did complete */
         if (stopping) break;
     }
+    push_shutdown_markers(a);
     /* a bounded last chance for what is queued; the rest is abandoned (counted in the log) */
     double drain = a->cfg->remote_write_timeout < 5 ? a->cfg->remote_write_timeout : 5;
     for (size_t i = 0; i < a->n_endpoints; i++) {
@@ -468,6 +504,7 @@ void agent_free(agent *a) {
         free(rt->duration_help);
     }
     free(a->collectors);
+    ss_free(a->prev_self);
     snapshot_destroy(&a->snap);
     if (a->has_exclude) regfree(&a->exclude);
     pthread_mutex_destroy(&a->lock);

@@ -150,6 +150,47 @@ size_t ss_series_count(const sample_set *ss) {
     return n;
 }
 
+/* "family\0value\0value\0…" of one series, into b. */
+static void series_identity(buf *b, const family *f, const series *s) {
+    b->len = 0;
+    buf_append(b, f->name, strlen(f->name) + 1);
+    for (size_t i = 0; i < f->nlabels; i++) buf_append(b, s->values[i], strlen(s->values[i]) + 1);
+}
+
+sample_set *ss_vanished(const sample_set *prev, const sample_set *next, int64_t ts) {
+    if (!prev) return NULL;
+    htab present = {0};
+    arena keys = {0};
+    buf id = {0};
+    for (size_t i = 0; next && i < next->n; i++)
+        for (size_t k = 0; k < next->fams[i]->n; k++) {
+            series_identity(&id, next->fams[i], &next->fams[i]->items[k]);
+            htab_insert(&present, arena_strndup(&keys, id.data, id.len), id.len);
+        }
+    sample_set *gone = NULL;
+    for (size_t i = 0; i < prev->n; i++) {
+        const family *f = prev->fams[i];
+        family *g = NULL;
+        for (size_t k = 0; k < f->n; k++) {
+            series_identity(&id, f, &f->items[k]);
+            if (htab_find(&present, id.data, id.len) >= 0) continue;
+            if (!gone) gone = ss_new(ts);
+            if (!g) {
+                g = ss_family(gone, arena_strdup(&gone->mem, f->name), arena_strdup(&gone->mem, f->help), f->type, NULL);
+                g->nlabels = f->nlabels;
+                g->label_names = arena_alloc(&gone->mem, (f->nlabels + 1) * sizeof(char *));
+                for (size_t j = 0; j < f->nlabels; j++) g->label_names[j] = arena_strdup(&gone->mem, f->label_names[j]);
+            }
+            fam_set(g, stale_nan(), f->items[k].values);
+        }
+    }
+    buf_free(&id);
+    htab_free(&present);
+    arena_free(&keys);
+    if (gone) ss_finish(gone);
+    return gone;
+}
+
 double stale_nan(void) {
     uint64_t bits = 0x7ff0000000000002ull;
     double v;

@@ -68,6 +68,10 @@ size_t ss_series_count(const sample_set *ss);
 /* Removes the families for which drop(name, ctx) is true. */
 void ss_drop_families(sample_set *ss, bool (*drop)(const char *name, void *ctx), void *ctx);
 
+/* The series of prev that next no longer has (next may be NULL: all of them), as a new set
+ * whose every value is the stale marker, stamped ts; NULL when nothing vanished. */
+sample_set *ss_vanished(const sample_set *prev, const sample_set *next, int64_t ts);
+
 /* The remote-write staleness marker: exactly the bits 0x7ff0000000000002. */
 double stale_nan(void);
 bool is_stale_nan(double v);

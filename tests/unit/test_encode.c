@@ -206,6 +206,36 @@ static void test_remote_write_batches(void **st) {
     ss_free(ss);
 }
 
+static void test_vanished_series_get_one_marker(void **st) {
+    (void)st;
+    sample_set *prev = ss_new(1), *next = ss_new(2);
+    family *a = ss_family(prev, "jobs", "h", METRIC_GAUGE, "user", NULL);
+    FAM_SET(a, 1, "alice");
+    FAM_SET(a, 2, "bob");
+    FAM_SET(ss_family(prev, "gone_family", "h", METRIC_GAUGE, NULL), 5, NULL);
+    family *b = ss_family(next, "jobs", "h", METRIC_GAUGE, "user", NULL);
+    FAM_SET(b, 7, "alice"); /* a changed value is no reason for a marker */
+    FAM_SET(b, 1, "carol"); /* a new series neither */
+    ss_finish(prev);
+    ss_finish(next);
+    sample_set *gone = ss_vanished(prev, next, 2000);
+    assert_non_null(gone);
+    assert_int_equal(gone->timestamp_ms, 2000);
+    assert_int_equal(ss_series_count(gone), 2);
+    assert_string_equal(gone->fams[0]->name, "jobs");
+    assert_string_equal(gone->fams[0]->items[0].values[0], "bob");
+    assert_true(is_stale_nan(gone->fams[0]->items[0].value));
+    assert_string_equal(gone->fams[1]->name, "gone_family");
+    assert_true(is_stale_nan(gone->fams[1]->items[0].value));
+    ss_free(gone);
+    assert_null(ss_vanished(next, next, 3)); /* nothing vanished */
+    gone = ss_vanished(next, NULL, 4);       /* shutdown: everything */
+    assert_int_equal(ss_series_count(gone), 2);
+    ss_free(gone);
+    ss_free(prev);
+    ss_free(next);
+}
+
 static void test_stale_nan_bits(void **st) {
     (void)st;
     double v = stale_nan();
@@ -225,6 +255,7 @@ int main(void) {
         cmocka_unit_test(test_remote_write_values_and_empty_labels),
         cmocka_unit_test(test_remote_write_batches),
         cmocka_unit_test(test_stale_nan_bits),
+        cmocka_unit_test(test_vanished_series_get_one_marker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
