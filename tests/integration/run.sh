@@ -86,3 +86,78 @@ check "daemon pushed one sample per cycle (got $samples in ~7 s at 2 s cycles)" 
 kill -TERM $DAEMON; wait $DAEMON; rc=$?; DAEMON=
 check "daemon stops on SIGTERM with exit 0" test $rc = 0
 check "daemon logged in logfmt and no error" bash -c "grep -q 'level=info msg=starting' '$WORK/daemon.log' && ! grep -q 'level=error' '$WORK/daemon.log'"
+
+# ---- staleness: the output loses carol's jobs and c4's state between cycles
+awk -F'|' '$2 != "carol"' "$WORK/squeue.txt" > "$WORK/squeue-b.txt"
+awk -F'|' 'BEGIN { OFS = "|" } $1 == "c4" { $3 = "drained" } { print }' "$WORK/sinfo.txt" > "$WORK/sinfo-b.txt"
+cat > "$WORK/alternate.sh" <<'ALT'
+#!/bin/sh
+# alternate.sh COUNTER FIRST THEN N: print FIRST for the first N runs, THEN afterwards
+n=$(cat "$1" 2>/dev/null || echo 0); echo $((n + 1)) > "$1"
+if [ "$n" -lt "$4" ]; then cat "$2"; else cat "$3"; fi
+ALT
+chmod +x "$WORK/alternate.sh"
+S=${CLUSTER}s
+"$BIN" --label cluster=$S --slurm.poll-limit=1 --web.listen-address= \
+  --slurm.squeue-cli="$WORK/alternate.sh $WORK/q.count $WORK/squeue.txt $WORK/squeue-b.txt 3" \
+  --slurm.sinfo-cli="$WORK/alternate.sh $WORK/i.count $WORK/sinfo.txt $WORK/sinfo-b.txt 3" \
+  --remote-write.url=$PROM/api/v1/write --remote-write.url=$VM/api/v1/write 2> "$WORK/stale.log" &
+DAEMON=$!
+for i in $(seq 100); do [ "$(cat "$WORK/q.count" 2>/dev/null || echo 0)" -ge 6 ] && break; sleep 0.1; done
+sleep 1
+curl -fsS "$VM/internal/force_flush" >/dev/null; sleep 1
+nulls() { # selector -> "<null count> <values count> <last value is null>"
+  curl -fsS "$VM/api/v1/export" --data-urlencode "match[]=$1" | python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin if l.strip()]
+v = lines[0]["values"] if lines else []
+print(sum(x is None for x in v), len(v), int(bool(v) and v[-1] is None))'; }
+read -r n total last <<<"$(nulls "slurm_user_state_total{cluster=\"$S\",username=\"carol\",state=\"RUNNING\"}")"
+check "vanished user series: exactly one stale marker, the last of $total samples" test "$n" = 1 -a "$last" = 1 -a "$total" -ge 3
+c4state=$(awk -F'|' '$1 == "c4" { print $3; exit }' "$WORK/sinfo.txt")
+read -r n total last <<<"$(nulls "slurm_node_count_per_state{cluster=\"$S\",state=\"$c4state\"}")"
+check "vanished node-state series ($c4state): exactly one stale marker" test "$n" = 1 -a "$last" = 1
+read -r n total last <<<"$(nulls "slurm_account_job_state_total{cluster=\"$S\",account=\"biology\",state=\"RUNNING\"}")"
+check "the account aggregate that emptied with them: exactly one stale marker" test "$n" = 1 -a "$last" = 1
+read -r n total last <<<"$(nulls "slurm_user_state_total{cluster=\"$S\",username=\"alice\",state=\"RUNNING\"}")"
+check "a surviving series: no stale marker ($total samples)" test "$n" = 0 -a "$total" -ge 4
+read -r n total last <<<"$(nulls "slurm_cpus_total{cluster=\"$S\"}")"
+check "a series whose value did not change: no stale marker" test "$n" = 0
+check "Prometheus: the vanished series is stale (instant query empty)" \
+  test "$(query "slurm_user_state_total{cluster=\"$S\",username=\"carol\"}")" = 0
+check "Prometheus: the surviving series is there" test "$(query "slurm_user_state_total{cluster=\"$S\",username=\"alice\"}")" -ge 1
+kill -TERM $DAEMON; wait $DAEMON; DAEMON=
+sleep 1
+check "at shutdown every series is marked stale" test "$(query "{cluster=\"$S\"}")" = 0
+
+# ---- a real job run through the wrapper: slurm_proc_* while it runs, stale after it ends
+T=${CLUSTER}t
+TPORT=${SLURMPUSH_TRACE_PORT:-29093}
+"$BIN" --label cluster=$T --slurm.poll-limit=1 --web.listen-address=127.0.0.1:$TPORT -trace.enabled --trace.rate=3 \
+  --remote-write.url=$PROM/api/v1/write 2> "$WORK/trace.log" &
+DAEMON=$!
+chmod 755 "$WORK"
+install -m 755 "$HERE/../../deploy/slurmpush-trace" "$WORK/slurmpush-trace"
+# the lab job mix fills every node: submit held, free node0, then release it at the top priority
+JOB=$(runuser -u alice -- sbatch --parsable --hold --chdir=/tmp -o /dev/null -e /dev/null -p debug -w node0 -n1 --mem=16M -t 2 \
+  --export=ALL,SLURM_EXPORTER=http://127.0.0.1:$TPORT/trace --wrap "python3 $WORK/slurmpush-trace --sample-rate 1 -- sleep 8")
+running=$(squeue -h -w node0 -t R -o %A | sort -u); [ -n "$running" ] && scancel $running
+scontrol update jobid="$JOB" priority=4000000000 >/dev/null 2>&1 || true
+scontrol release "$JOB"
+for i in $(seq 40); do [ "$(squeue -h -j "$JOB" -o %T)" = RUNNING ] && break; sleep 0.5; done
+check "traced job $JOB started on node0" test "$(squeue -h -j "$JOB" -o %T)" = RUNNING
+seen=0
+for i in $(seq 40); do
+  [ "$(query "slurm_proc_cpu_usage{cluster=\"$T\",jobid=\"$JOB\",username=\"alice\"}")" -ge 1 ] && { seen=1; break; }; sleep 0.5
+done
+check "traced job $JOB: slurm_proc_cpu_usage in Prometheus while it runs" test $seen = 1
+for fam in slurm_proc_pid slurm_proc_mem_usage slurm_proc_threadcount slurm_proc_read_bytes slurm_proc_write_bytes \
+  slurm_job_cpu_alloc slurm_job_mem_alloc; do
+  check "traced job: $fam present" test "$(query "$fam{cluster=\"$T\",jobid=\"$JOB\"}")" -ge 1
+done
+gone=0
+for i in $(seq 60); do
+  [ "$(query "slurm_proc_cpu_usage{cluster=\"$T\",jobid=\"$JOB\"}")" = 0 ] && { gone=1; break; }; sleep 0.5
+done
+check "traced job: its series go stale after it ends" test $gone = 1
+kill -TERM $DAEMON; wait $DAEMON; DAEMON=
