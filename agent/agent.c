@@ -375,6 +375,9 @@ agent *agent_new(const config *cfg, trace_table *traces) {
         const collector_def *d = all_collectors[i];
         if (!*(const bool *)((const char *)cfg + d->enabled_option)) continue;
         const char *command = *(char *const *)((const char *)cfg + d->command_option);
+        /* JSON mode: the collector's --json command, unless the site set its own */
+        const char *def = option_default_at(d->command_option);
+        if (!cfg->cli_fallback && d->json_command && def && !strcmp(command, def)) command = d->json_command;
         char **argv = runner_split(command);
         if (!argv) {
             log_kv(LOG_ERROR, "collector command is empty or has unbalanced quotes", "collector", d->name, "command", command,

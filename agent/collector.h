@@ -24,13 +24,15 @@ typedef struct collector_def {
     const char *error_metric; /* seed-compatible error counter name */
     const char *error_help;
     const char *duration_metric; /* seed-compatible duration gauge (ms), or NULL where the seed has none */
+    const char *json_command;    /* replaces the default command with --slurm.cli-fallback=false (may be NULL) */
     size_t state_size;           /* bytes of private state the callbacks share during one run */
     /* Declares families into out before the first line. */
     void (*begin)(void *state, sample_set *out, const collect_env *env);
     /* One line of output; returns non-zero (and says why) if the line is not what was asked for. */
     int (*parse_line)(void *state, char *line, size_t len, char *why, size_t why_len);
-    /* After a successful run: emit what needs all lines (may be NULL). */
-    void (*end)(void *state, sample_set *out);
+    /* After a successful run: emit what needs all lines (may be NULL); non-zero (with why)
+     * refuses the output, e.g. a JSON document that does not parse. */
+    int (*end)(void *state, sample_set *out, char *why, size_t why_len);
     /* Frees what the state holds outside the set's arena (may be NULL); called after every run. */
     void (*release)(void *state);
 } collector_def;
@@ -51,6 +53,8 @@ size_t split_fields(char *line, char **fields, size_t max);
 /* Parses a Slurm memory size: number with optional K/M/G/T/P suffix; no suffix = MB.
  * Writes the seed's SI bytes (M = 1e6) and true bytes (M = 2^20); "N/A" and "" give 0. */
 int parse_slurm_memory(const char *s, double *si_bytes, double *bytes);
+/* MB as Slurm prints it: the largest unit (M, G, T, P) that keeps two exact decimals. */
+void slurm_memory_text(double mb, char *out, size_t outlen);
 /* Parses a whole decimal number (optional leading '-'); -1 when s is anything else. */
 int parse_int(const char *s, long long *out);
 /* Parses a number; "N/A" and friends give *missing = 1 and 0. -1 on garbage. */

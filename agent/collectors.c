@@ -30,7 +30,8 @@ sample_set *collector_run(const collector_def *d, char *const argv[], const conf
     parse_ctx ctx = {d, xcalloc(1, d->state_size ? d->state_size : 1)};
     if (d->begin) d->begin(ctx.state, ss, env);
     runner_run(argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
-    if (res->status == RUN_OK && d->end) d->end(ctx.state, ss);
+    if (res->status == RUN_OK && d->end && d->end(ctx.state, ss, res->reject_reason, sizeof res->reject_reason))
+        res->status = RUN_LINE_REJECTED;
     if (d->release) d->release(ctx.state);
     free(ctx.state);
     if (res->status != RUN_OK) {

@@ -50,7 +50,8 @@ static const option_def option_table[] = {
      "sinfo -h -N -O NodeList:|,Partition:|,StateLong:|,CPUsState:|,CPUsLoad:|,Memory:|,FreeMem:|,AllocMem:|,Weight:", NULL,
      AT(sinfo_cli), "Command of the nodes collector (split on spaces, quotes group; no shell)."},
     {"slurm.cli-fallback", OPT_BOOL, "true", NULL, AT(cli_fallback),
-     "Parse Slurm's text output (the only mode so far; false, JSON mode, is refused)."},
+     "Text mode (the default, fast, every Slurm version); false: JSON mode, squeue/sinfo --json (openapi v0.0.37, v0.0.38 and "
+     "data_parser v0.0.39+ shapes)."},
     {"collector.jobs", OPT_BOOL, "true", NULL, AT(collect_jobs), "Run the jobs collector (squeue)."},
     {"collector.nodes", OPT_BOOL, "true", NULL, AT(collect_nodes), "Run the nodes collector (sinfo)."},
     {"slurm.collect-licenses", OPT_BOOL, "false", NULL, AT(collect_licenses), "Run the licenses collector (scontrol show lic)."},
@@ -196,6 +197,12 @@ static void print_help_markdown(void) {
     }
 }
 
+const char *option_default_at(size_t offset) {
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (option_table[i].offset == offset) return option_table[i].def;
+    return NULL;
+}
+
 bool valid_label_name(const char *s) {
     if (!*s || !(isalpha((unsigned char)*s) || *s == '_')) return false;
     for (s++; *s; s++)
@@ -234,10 +241,6 @@ static int validate(config *cfg, char *err, size_t errlen) {
     }
     if (cfg->remote_write_timeout <= 0) {
         snprintf(err, errlen, "--remote-write.timeout must be more than 0 seconds");
-        return -1;
-    }
-    if (!cfg->cli_fallback) {
-        snprintf(err, errlen, "--slurm.cli-fallback=false (JSON mode) is not supported yet; the text mode covers every metric");
         return -1;
     }
     regex_t re;

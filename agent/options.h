@@ -70,6 +70,8 @@ typedef enum { OPTIONS_OK, OPTIONS_EXIT_OK, OPTIONS_ERROR } options_result;
  * On a bad value writes one line to stderr and returns OPTIONS_ERROR. */
 options_result options_parse(config *cfg, int argc, char **argv);
 void options_free(config *cfg);
+/* The default (as text) of the option that lands at this offset of struct config, or NULL. */
+const char *option_default_at(size_t offset);
 /* True when name matches [a-zA-Z_][a-zA-Z0-9_]* (and, for metrics, ':' allowed). */
 bool valid_label_name(const char *name);
 bool valid_metric_name(const char *name);

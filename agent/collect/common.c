@@ -1,5 +1,6 @@
 /* common.c — field splitting and number parsing shared by the collectors. */
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,4 +89,14 @@ int parse_slurm_memory(const char *s, double *si, double *bin) {
     *si = v * si_unit;
     *bin = v * bin_unit;
     return 0;
+}
+
+void slurm_memory_text(double mb, char *out, size_t outlen) {
+    static const char units[] = "MGTP";
+    int u = 0;
+    while (u < 3 && mb >= 1024 && fmod(mb * 100, 1024) == 0) mb /= 1024, u++;
+    if (mb == floor(mb))
+        snprintf(out, outlen, "%.0f%c", mb, units[u]);
+    else
+        snprintf(out, outlen, "%.2f%c", mb, units[u]);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../collector.h"
+#include "json_doc.h"
 
 typedef enum { SEC_MAIN, SEC_BACKFILL, SEC_RPC_TYPE, SEC_RPC_USER, SEC_OTHER } section;
 
@@ -16,6 +17,7 @@ typedef struct {
     family *threads, *dbd_queue, *bf_jobs, *bf_cycle_sum, *bf_depth, *bf_depth_try, *bf_cycle_counter;
     family *rpc_user_count, *rpc_user_total, *rpc_type_count, *rpc_type_avg, *rpc_type_total;
     family *jobs, *agent_queue, *main_cycle, *bf_cycle;
+    json_doc doc; /* `sdiag --json` (23.02+), when a site's command prints it */
 } diags_state;
 
 static family *scalar(sample_set *out, const char *name, const char *help) {
@@ -137,9 +139,10 @@ static void backfill_section(diags_state *s, const char *l) {
 
 static int diags_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     diags_state *s = state;
+    if (!s->saw_banner && json_doc_take(&s->doc, line, len)) return 0;
     while (*line == ' ' || *line == '\t') line++, len--;
     if (!len) return 0;
-    if (!s->saw_banner) {
+    if (!s->saw_banner && !s->doc.active) {
         if (line[0] != '*') {
             snprintf(why, why_len, "not sdiag output (no ***** banner)");
             return -1;
@@ -180,12 +183,69 @@ static int diags_line(void *state, char *line, size_t len, char *why, size_t why
     return 0;
 }
 
-static void diags_end(void *state, sample_set *out) {
+/* `sdiag --json` (data_parser v0.0.39 and v0.0.41 shapes). A value Slurm marks unset or
+ * infinite is left out, never the whole run (the seed failed it all: B17). */
+static int diags_json(diags_state *s, char *why, size_t why_len) {
+    json_object *doc = json_doc_parse(&s->doc, why, why_len), *st = jget(doc, "statistics");
+    if (doc && !st) snprintf(why, why_len, "JSON output has no \"statistics\"");
+    if (!st) {
+        json_object_put(doc);
+        return -1;
+    }
+    double v;
+    const struct {
+        family *f;
+        const char *key;
+    } scalars[] = {
+        {s->threads, "server_thread_count"},       {s->dbd_queue, "dbd_agent_queue_size"}, {s->bf_jobs, "bf_backfilled_jobs"},
+        {s->bf_cycle_sum, "bf_cycle_sum"},         {s->bf_depth, "bf_last_depth"},         {s->bf_depth_try, "bf_last_depth_try"},
+        {s->bf_cycle_counter, "bf_cycle_counter"}, {s->agent_queue, "agent_queue_size"}};
+    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++)
+        if (jnum(jget(st, scalars[i].key), &v)) fam_set(scalars[i].f, v, NULL);
+    const char *events[] = {"submitted", "started", "completed", "canceled", "failed", "pending", "running"};
+    for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "jobs_%s", events[i]);
+        if (jnum(jget(st, key), &v)) FAM_SET(s->jobs, v, events[i]);
+    }
+    const char *stats[] = {"last", "max", "mean"};
+    for (size_t i = 0; i < 3; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "schedule_cycle_%s", stats[i]);
+        if (jnum(jget(st, key), &v)) FAM_SET(s->main_cycle, v, stats[i]);
+        snprintf(key, sizeof key, "bf_cycle_%s", stats[i]);
+        if (jnum(jget(st, key), &v)) FAM_SET(s->bf_cycle, v, stats[i]);
+    }
+    json_object *users = jget(st, "rpcs_by_user"), *types = jget(st, "rpcs_by_message_type");
+    for (size_t i = 0; users && i < json_object_array_length(users); i++) {
+        json_object *u = json_object_array_get_idx(users, i);
+        double count = 0, total = 0;
+        size_t slot = FAM_SLOT(s->rpc_user_count, jstr(jget(u, "user")));
+        if (jnum(jget(u, "count"), &count)) fam_add_at(s->rpc_user_count, slot, count);
+        if (jnum(jget(u, "total_time"), &total)) fam_add_at(s->rpc_user_total, slot, total);
+    }
+    for (size_t i = 0; types && i < json_object_array_length(types); i++) {
+        json_object *t = json_object_array_get_idx(types, i);
+        double count = 0, avg = 0, total = 0;
+        size_t slot = FAM_SLOT(s->rpc_type_count, jstr(jget(t, "message_type")));
+        if (jnum(jget(t, "count"), &count)) fam_add_at(s->rpc_type_count, slot, count);
+        if (jnum(jget(t, "average_time"), &avg)) fam_add_at(s->rpc_type_avg, slot, avg);
+        if (jnum(jget(t, "total_time"), &total)) fam_add_at(s->rpc_type_total, slot, total);
+    }
+    json_object_put(doc);
+    return 0;
+}
+
+static int diags_end(void *state, sample_set *out, char *why, size_t why_len) {
     (void)out;
     diags_state *s = state;
+    if (s->doc.active) return diags_json(s, why, why_len);
     /* sdiag text has no cycle sum: mean x count is the closest (integer rounding of the mean) */
     fam_set(s->bf_cycle_sum, s->bf_cycles * s->bf_mean_cycle, NULL);
+    return 0;
 }
+
+static void diags_release(void *state) { json_doc_free(&((diags_state *)state)->doc); }
 
 const collector_def diags_collector = {
     .name = "diags",
@@ -198,4 +258,5 @@ const collector_def diags_collector = {
     .begin = diags_begin,
     .parse_line = diags_line,
     .end = diags_end,
+    .release = diags_release,
 };

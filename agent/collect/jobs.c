@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../collector.h"
+#include "json_doc.h"
 #include "seed_lines.h"
 
 enum { F_JOBID, F_USER, F_ACCOUNT, F_PARTITION, F_STATE, F_CPUS, F_MINMEM, F_TRES, F_REASON, N_FIELDS };
@@ -18,6 +19,7 @@ typedef struct {
     family *feature_jobs, *feature_cpus, *feature_mem, *feature_bytes;
     family *pending_reason;
     arena scratch; /* the fields of one seed-format line; emptied after each line */
+    json_doc doc;  /* `squeue --json` output, parsed at the end */
     /* traced jobs (--trace.enabled): a snapshot of the trace table, and what squeue says of them */
     trace_entry *traces;
     size_t n_traces;
@@ -118,15 +120,16 @@ static int seed_fields(jobs_state *s, const char *line, char **f, char *why, siz
     return 0;
 }
 
-static int count_job(jobs_state *s, char **f, char *why, size_t why_len);
+static int count_job(jobs_state *s, char **f, const char *features, char *why, size_t why_len);
 
 static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     jobs_state *s = state;
+    if (json_doc_take(&s->doc, line, len)) return 0;
     if (!len) return 0;
     char *f[N_FIELDS];
     if (line[0] == '{') {
         int rc = seed_fields(s, line, f, why, why_len);
-        if (rc == 0) rc = count_job(s, f, why, why_len);
+        if (rc == 0) rc = count_job(s, f, "", why, why_len);
         arena_free(&s->scratch);
         return rc;
     }
@@ -134,11 +137,12 @@ static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_
         snprintf(why, why_len, "expected %d '|'-separated fields", N_FIELDS);
         return -1;
     }
-    return count_job(s, f, why, why_len);
+    return count_job(s, f, "", why, why_len);
 }
 
-/* Adds one job (its fields in slurmpush's column order) to every aggregate. */
-static int count_job(jobs_state *s, char **f, char *why, size_t why_len) {
+/* Adds one job (its fields in slurmpush's column order) to every aggregate; features is its
+ * '&'-separated feature list ("" in text mode, as the seed: every job in feature=""). */
+static int count_job(jobs_state *s, char **f, const char *features, char *why, size_t why_len) {
     long long cpus;
     double mem_si, mem_bin, job_bytes;
     if (!*f[F_JOBID] || !*f[F_STATE]) {
@@ -162,8 +166,6 @@ static int count_job(jobs_state *s, char **f, char *why, size_t why_len) {
     /* one lookup per label set serves every family that shares it */
     size_t us = FAM_SLOT(s->user_jobs, state_, user), ac = FAM_SLOT(s->account_jobs, account, state_),
            pa = FAM_SLOT(s->partition_jobs, partition, state_);
-    /* text mode has no feature column in the seed either: every job lands in feature="" */
-    size_t fe = FAM_SLOT(s->feature_jobs, "");
     fam_add_at(s->user_jobs, us, 1);
     fam_add_at(s->user_cpus, us, (double)cpus);
     fam_add_at(s->user_mem, us, mem_si);
@@ -175,10 +177,19 @@ static int count_job(jobs_state *s, char **f, char *why, size_t why_len) {
     fam_add_at(s->partition_jobs, pa, 1);
     fam_add_at(s->partition_cpus, pa, (double)cpus);
     fam_add_at(s->partition_bytes, pa, job_bytes);
-    fam_add_at(s->feature_jobs, fe, 1);
-    fam_add_at(s->feature_cpus, fe, (double)cpus);
-    fam_add_at(s->feature_mem, fe, mem_si);
-    fam_add_at(s->feature_bytes, fe, job_bytes);
+    /* a job with "a&b" counts once in each feature, as the seed */
+    for (const char *p = features;;) {
+        size_t n = strcspn(p, "&");
+        char feature[256];
+        snprintf(feature, sizeof feature, "%.*s", (int)(n < sizeof feature ? n : sizeof feature - 1), p);
+        size_t fe = FAM_SLOT(s->feature_jobs, feature);
+        fam_add_at(s->feature_jobs, fe, 1);
+        fam_add_at(s->feature_cpus, fe, (double)cpus);
+        fam_add_at(s->feature_mem, fe, mem_si);
+        fam_add_at(s->feature_bytes, fe, job_bytes);
+        if (!p[n]) break;
+        p += n + 1;
+    }
     if (!strcmp(state_, "PENDING")) FAM_ADD(s->pending_reason, 1, pending_reason(f[F_REASON]));
     if (s->n_traces) {
         long k = htab_find(&s->traced_ids, f[F_JOBID], strlen(f[F_JOBID]));
@@ -187,14 +198,63 @@ static int count_job(jobs_state *s, char **f, char *why, size_t why_len) {
     return 0;
 }
 
-static void jobs_end(void *state, sample_set *out) {
+/* One job of `squeue --json` (openapi v0.0.37/v0.0.38 or data_parser v0.0.39+) as text fields. */
+static void json_job_fields(jobs_state *s, json_object *job, char **f) {
+    arena *a = &s->scratch;
+    char num[32];
+    double v;
+    snprintf(num, sizeof num, "%.0f", jnum(jget(job, "job_id"), &v) ? v : 0);
+    f[F_JOBID] = arena_strdup(a, num);
+    f[F_USER] = (char *)jstr(jget(job, "user_name"));
+    f[F_ACCOUNT] = (char *)jstr(jget(job, "account"));
+    f[F_PARTITION] = (char *)jstr(jget(job, "partition"));
+    f[F_STATE] = (char *)jstr(jget(job, "job_state")); /* an array in data_parser: its base state first */
+    snprintf(num, sizeof num, "%.0f", jnum(jget(job, "cpus"), &v) ? v : 0);
+    f[F_CPUS] = arena_strdup(a, num);
+    /* %m: memory per node, else per CPU, in MB; written as squeue writes it ("1G", "62.50G",
+     * "40000M"), so JSON and text mode give the same seed-unit value */
+    if (jnum(jget(job, "memory_per_node"), &v) || jnum(jget(job, "memory_per_cpu"), &v))
+        slurm_memory_text(v, num, sizeof num);
+    else
+        snprintf(num, sizeof num, "0");
+    f[F_MINMEM] = arena_strdup(a, num);
+    const char *tres = jstr(jget(job, "tres_alloc_str"));
+    f[F_TRES] = (char *)(*tres ? tres : jstr(jget(job, "tres_req_str")));
+    const char *reason = jstr(jget(job, "state_description"));
+    f[F_REASON] = (char *)(*reason ? reason : jstr(jget(job, "state_reason")));
+}
+
+static int count_json_jobs(jobs_state *s, char *why, size_t why_len) {
+    json_object *doc = json_doc_parse(&s->doc, why, why_len);
+    if (!doc) return -1;
+    json_object *jobs = jget(doc, "jobs");
+    int rc = 0;
+    if (!jobs || !json_object_is_type(jobs, json_type_array)) {
+        snprintf(why, why_len, "JSON output has no \"jobs\" array");
+        rc = -1;
+    }
+    for (size_t i = 0; !rc && i < json_object_array_length(jobs); i++) {
+        json_object *job = json_object_array_get_idx(jobs, i);
+        char *f[N_FIELDS];
+        json_job_fields(s, job, f);
+        rc = count_job(s, f, jstr(jget(job, "features")), why, why_len);
+        arena_free(&s->scratch);
+    }
+    json_object_put(doc);
+    return rc;
+}
+
+static int jobs_end(void *state, sample_set *out, char *why, size_t why_len) {
     jobs_state *s = state;
+    if (s->doc.active && count_json_jobs(s, why, why_len) < 0) return -1;
     if (s->traces) trace_emit(out, s->traces, s->n_traces, s->job_of_trace);
+    return 0;
 }
 
 static void jobs_release(void *state) {
     jobs_state *s = state;
     arena_free(&s->scratch);
+    json_doc_free(&s->doc);
     trace_snapshot_free(s->traces, s->n_traces);
     htab_free(&s->traced_ids);
     free(s->jobs);
@@ -208,6 +268,7 @@ const collector_def jobs_collector = {
     .error_metric = "slurm_job_scrape_error",
     .error_help = "slurm job scrape errors",
     .duration_metric = "slurm_job_scrape_duration",
+    .json_command = "squeue --json",
     .state_size = sizeof(jobs_state),
     .begin = jobs_begin,
     .parse_line = jobs_line,

@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "../collector.h"
+#include "json_doc.h"
 
 typedef struct {
     family *total, *used, *free_, *reserved, *last_consumed, *last_deficit;
+    json_doc doc; /* `scontrol show lic --json` (23.02+), when a site's command prints it */
 } licenses_state;
 
 static void licenses_begin(void *state, sample_set *out, const collect_env *env) {
@@ -57,6 +59,7 @@ static int number_at(char *line, const char *key, double *out, char *why, size_t
 
 static int licenses_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     licenses_state *s = state;
+    if (json_doc_take(&s->doc, line, len)) return 0;
     if (!len) return 0;
     char *name = word_value(line, "LicenseName");
     if (!name || !*name || *name == ' ') {
@@ -79,6 +82,33 @@ static int licenses_line(void *state, char *line, size_t len, char *why, size_t 
     return 0;
 }
 
+/* `scontrol show lic --json`: licenses[].{LicenseName, Total, Used, Free, Reserved, LastConsumed, LastDeficit} */
+static int licenses_end(void *state, sample_set *out, char *why, size_t why_len) {
+    (void)out;
+    licenses_state *s = state;
+    if (!s->doc.active) return 0;
+    json_object *doc = json_doc_parse(&s->doc, why, why_len), *list = jget(doc, "licenses");
+    if (doc && !list) snprintf(why, why_len, "JSON output has no \"licenses\"");
+    if (!list) {
+        json_object_put(doc);
+        return -1;
+    }
+    const char *keys[] = {"Total", "Used", "Free", "Reserved", "LastConsumed", "LastDeficit"};
+    family *fams[] = {s->total, s->used, s->free_, s->reserved, s->last_consumed, s->last_deficit};
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *l = json_object_array_get_idx(list, i);
+        size_t slot = FAM_SLOT(s->total, jstr(jget(l, "LicenseName")));
+        for (size_t k = 0; k < 6; k++) {
+            double v;
+            if (jnum(jget(l, keys[k]), &v)) fam_add_at(fams[k], slot, v);
+        }
+    }
+    json_object_put(doc);
+    return 0;
+}
+
+static void licenses_release(void *state) { json_doc_free(&((licenses_state *)state)->doc); }
+
 const collector_def licenses_collector = {
     .name = "licenses",
     .enabled_option = offsetof(config, collect_licenses),
@@ -89,4 +119,6 @@ const collector_def licenses_collector = {
     .state_size = sizeof(licenses_state),
     .begin = licenses_begin,
     .parse_line = licenses_line,
+    .end = licenses_end,
+    .release = licenses_release,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../collector.h"
+#include "json_doc.h"
 #include "seed_lines.h"
 
 enum { F_NODE, F_PARTITION, F_STATE, F_CPUSTATE, F_LOAD, F_MEMORY, F_FREE, F_ALLOC, F_WEIGHT, N_FIELDS };
@@ -25,6 +26,7 @@ typedef struct {
 typedef struct {
     arena *mem;
     arena scratch; /* the fields of one seed-format line; emptied after each line */
+    json_doc doc;  /* `sinfo -N --json` output, parsed at the end */
     htab by_name;
     node *nodes;
     size_t n, cap;
@@ -80,6 +82,7 @@ static int add_node_line(nodes_state *s, char **f, char *why, size_t why_len);
 
 static int nodes_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     nodes_state *s = state;
+    if (json_doc_take(&s->doc, line, len)) return 0;
     if (!len) return 0;
     char *f[N_FIELDS];
     if (line[0] == '{') {
@@ -143,10 +146,128 @@ static int add_node_line(nodes_state *s, char **f, char *why, size_t why_len) {
     return 0;
 }
 
+/* sinfo's long state from JSON's base state and flags (sinfo(1) NODE STATE CODES):
+ * DRAIN makes idle "drained" and busy "draining"; a flag such as NOT_RESPONDING adds "*". */
+static void state_text(const char *base, json_object *flags, char *out, size_t outlen) {
+    static const struct {
+        const char *flag, *suffix;
+    } suffixes[] = {{"NOT_RESPONDING", "*"},   {"POWERED_DOWN", "~"},  {"POWERING_UP", "#"},
+                    {"POWERING_DOWN", "%"},    {"POWER_DOWN", "!"},    {"MAINTENANCE", "$"},
+                    {"REBOOT_REQUESTED", "@"}, {"REBOOT_ISSUED", "^"}, {"PLANNED", "-"}};
+    char lower[32];
+    size_t n = 0;
+    for (; base[n] && n + 1 < sizeof lower; n++) lower[n] = (char)(base[n] >= 'A' && base[n] <= 'Z' ? base[n] + 32 : base[n]);
+    lower[n] = '\0';
+    bool drain = false, completing = false;
+    const char *suffix = "";
+    for (size_t i = 0; flags && i < json_object_array_length(flags); i++) {
+        const char *f = jstr(json_object_array_get_idx(flags, i));
+        if (!strcmp(f, "DRAIN")) drain = true;
+        if (!strcmp(f, "COMPLETING")) completing = true;
+        for (size_t k = 0; k < sizeof suffixes / sizeof *suffixes && !*suffix; k++)
+            if (!strcmp(f, suffixes[k].flag)) suffix = suffixes[k].suffix;
+    }
+    bool busy = !strcmp(lower, "allocated") || !strcmp(lower, "mixed") || completing;
+    const char *word = drain ? (busy ? "draining" : "drained") : completing ? "completing" : lower;
+    snprintf(out, outlen, "%s%s", word, suffix);
+}
+
+/* Slurm's NO_VAL-like sentinels of unknown numbers in JSON (free_memory -2, cpu_load 4294967294). */
+static bool known(double v) { return v >= 0 && v < 4294967294.0; }
+
+static char *text_of(arena *a, double v, bool ok) {
+    char num[40];
+    if (!ok) return "N/A";
+    snprintf(num, sizeof num, "%.17g", v);
+    return arena_strdup(a, num);
+}
+
+/* One node (openapi v0.0.37/v0.0.38 "nodes" item) or one node-partition entry (data_parser
+ * "sinfo" item) as text fields, partitions aside. */
+static void json_node_fields(nodes_state *s, json_object *n, bool data_parser, char **f) {
+    arena *a = &s->scratch;
+    double alloc = 0, idle = 0, other = 0, total = 0, load = 0, real = 0, free_ = 0, amem = 0, weight = 0;
+    bool has_load, has_free;
+    char state[48];
+    if (data_parser) {
+        json_object *cpus = jget(n, "cpus"), *mem = jget(n, "memory"), *st = jget(jget(n, "node"), "state");
+        f[F_NODE] = (char *)jstr(jget(jget(n, "nodes"), "nodes"));
+        jnum(jget(cpus, "allocated"), &alloc), jnum(jget(cpus, "idle"), &idle), jnum(jget(cpus, "other"), &other);
+        jnum(jget(cpus, "total"), &total);
+        has_load = jnum(jget(jget(cpus, "load"), "minimum"), &load) && known(load);
+        jnum(jget(mem, "minimum"), &real), jnum(jget(mem, "allocated"), &amem),
+            jnum(jget(n, "weight") ? jget(jget(n, "weight"), "minimum") : NULL, &weight);
+        has_free = jnum(jget(jget(mem, "free"), "minimum"), &free_) && known(free_);
+        json_object *flags = json_object_new_array();
+        for (size_t i = 1; st && json_object_is_type(st, json_type_array) && i < json_object_array_length(st); i++)
+            json_object_array_add(flags, json_object_get(json_object_array_get_idx(st, i)));
+        state_text(jstr(st), flags, state, sizeof state);
+        json_object_put(flags);
+    } else {
+        f[F_NODE] = (char *)jstr(jget(n, "name"));
+        jnum(jget(n, "cpus"), &total), jnum(jget(n, "alloc_cpus"), &alloc), jnum(jget(n, "idle_cpus"), &idle);
+        other = total - alloc - idle > 0 ? total - alloc - idle : 0;
+        has_load = jnum(jget(n, "cpu_load"), &load) && known(load);
+        jnum(jget(n, "real_memory"), &real), jnum(jget(n, "alloc_memory"), &amem), jnum(jget(n, "weight"), &weight);
+        has_free = jnum(jget(n, "free_memory"), &free_) && known(free_);
+        state_text(jstr(jget(n, "state")), jget(n, "state_flags"), state, sizeof state);
+    }
+    /* sinfo's A/I/O/T counts a down, drained or failed node's free CPUs as "other", not idle */
+    if (!strncmp(state, "down", 4) || !strncmp(state, "drain", 5) || !strncmp(state, "fail", 4) || !strncmp(state, "error", 5) ||
+        !strncmp(state, "future", 6))
+        other += idle, idle = 0;
+    char cpus[96];
+    snprintf(cpus, sizeof cpus, "%.0f/%.0f/%.0f/%.0f", alloc, idle, other, total);
+    f[F_STATE] = arena_strdup(a, state);
+    f[F_CPUSTATE] = arena_strdup(a, cpus);
+    f[F_LOAD] = text_of(a, load / 100, has_load); /* JSON's load is x100 (B4) */
+    f[F_MEMORY] = text_of(a, real, true);
+    f[F_FREE] = text_of(a, free_, has_free);
+    f[F_ALLOC] = text_of(a, amem, true);
+    f[F_WEIGHT] = text_of(a, weight, true);
+}
+
+static int add_json_node(nodes_state *s, json_object *n, bool data_parser, char *why, size_t why_len) {
+    char *f[N_FIELDS];
+    json_node_fields(s, n, data_parser, f);
+    json_object *parts = data_parser ? NULL : jget(n, "partitions");
+    size_t nparts = data_parser ? 1 : parts ? json_object_array_length(parts) : 0;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < nparts; i++) {
+        f[F_PARTITION] = (char *)jstr(data_parser ? jget(jget(n, "partition"), "name") : json_object_array_get_idx(parts, i));
+        char *copy[N_FIELDS]; /* add_node_line may edit its fields in place: never json-c's strings */
+        for (int k = 0; k < N_FIELDS; k++) copy[k] = arena_strdup(&s->scratch, f[k]);
+        rc = add_node_line(s, copy, why, why_len);
+    }
+    arena_free(&s->scratch);
+    return rc;
+}
+
+static int count_json_nodes(nodes_state *s, char *why, size_t why_len) {
+    json_object *doc = json_doc_parse(&s->doc, why, why_len);
+    if (!doc) return -1;
+    json_object *errors = jget(doc, "errors"), *list = jget(doc, "nodes");
+    bool data_parser = !list;
+    if (data_parser) list = jget(doc, "sinfo");
+    int rc = 0;
+    if (errors && json_object_is_type(errors, json_type_array) && json_object_array_length(errors)) {
+        snprintf(why, why_len, "sinfo reported %zu errors in its JSON output", json_object_array_length(errors));
+        rc = -1;
+    } else if (!list || !json_object_is_type(list, json_type_array)) {
+        snprintf(why, why_len, "JSON output has neither a \"nodes\" nor a \"sinfo\" array");
+        rc = -1;
+    }
+    for (size_t i = 0; !rc && i < json_object_array_length(list); i++)
+        rc = add_json_node(s, json_object_array_get_idx(list, i), data_parser, why, why_len);
+    json_object_put(doc);
+    return rc;
+}
+
 static const double MB = 1e6, MIB = 1048576.0;
 
-static void nodes_end(void *state, sample_set *out) {
+static int nodes_end(void *state, sample_set *out, char *why, size_t why_len) {
     nodes_state *s = state;
+    if (s->doc.active && count_json_nodes(s, why, why_len) < 0) return -1;
     family *p_cpus = ss_family(out, "slurm_partition_total_cpus", "Total cpus per partition", METRIC_GAUGE, "partition", NULL);
     family *p_real = ss_family(out, "slurm_partition_real_mem", "Real mem per partition", METRIC_GAUGE, "partition", NULL);
     family *p_free = ss_family(out, "slurm_partition_free_mem", "Free mem per partition", METRIC_GAUGE, "partition", NULL);
@@ -216,6 +337,7 @@ static void nodes_end(void *state, sample_set *out) {
         fam_add(m_free_b, n->free_mb * MIB, NULL);
         fam_add(m_alloc_b, n->alloc_mb * MIB, NULL);
     }
+    return 0;
 }
 
 static void nodes_release(void *state) {
@@ -223,6 +345,7 @@ static void nodes_release(void *state) {
     htab_free(&s->by_name);
     free(s->nodes);
     arena_free(&s->scratch);
+    json_doc_free(&s->doc);
 }
 
 const collector_def nodes_collector = {
@@ -232,6 +355,7 @@ const collector_def nodes_collector = {
     .error_metric = "slurm_node_scrape_error",
     .error_help = "slurm node info scrape errors",
     .duration_metric = "slurm_node_scrape_duration",
+    .json_command = "sinfo -N --json",
     .state_size = sizeof(nodes_state),
     .begin = nodes_begin,
     .parse_line = nodes_line,

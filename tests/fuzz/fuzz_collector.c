@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (next) *next++ = '\0';
         refused = d->parse_line(state, line, strlen(line), why, sizeof why);
     }
-    if (!refused && d->end) d->end(state, ss);
+    if (!refused && d->end) d->end(state, ss, why, sizeof why);
     if (d->release) d->release(state);
     free(state);
     ss_finish(ss);

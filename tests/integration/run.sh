@@ -87,8 +87,12 @@ kill -TERM $DAEMON; wait $DAEMON; rc=$?; DAEMON=
 check "daemon stops on SIGTERM with exit 0" test $rc = 0
 check "daemon logged in logfmt and no error" bash -c "grep -q 'level=info msg=starting' '$WORK/daemon.log' && ! grep -q 'level=error' '$WORK/daemon.log'"
 
-# ---- staleness: the output loses carol's jobs and c4's state between cycles
-awk -F'|' '$2 != "carol"' "$WORK/squeue.txt" > "$WORK/squeue-b.txt"
+# ---- staleness: the output loses one user's jobs and c4's state between cycles
+IFS='|' read -r _ VU _ _ VST _ < "$WORK/squeue.txt"
+awk -F'|' -v u="$VU" '$2 != u' "$WORK/squeue.txt" > "$WORK/squeue-b.txt"
+IFS='|' read -r _ SU _ _ SST _ < "$WORK/squeue-b.txt"
+# an account whose every job is that user's empties with them
+VA=$(awk -F'|' -v u="$VU" '{ if ($2 == u) mine[$3 "|" $5] = 1; else other[$3 "|" $5] = 1 } END { for (k in mine) if (!(k in other)) { print k; exit } }' "$WORK/squeue.txt")
 awk -F'|' 'BEGIN { OFS = "|" } $1 == "c4" { $3 = "drained" } { print }' "$WORK/sinfo.txt" > "$WORK/sinfo-b.txt"
 cat > "$WORK/alternate.sh" <<'ALT'
 #!/bin/sh
@@ -112,20 +116,22 @@ import json, sys
 lines = [json.loads(l) for l in sys.stdin if l.strip()]
 v = lines[0]["values"] if lines else []
 print(sum(x is None for x in v), len(v), int(bool(v) and v[-1] is None))'; }
-read -r n total last <<<"$(nulls "slurm_user_state_total{cluster=\"$S\",username=\"carol\",state=\"RUNNING\"}")"
-check "vanished user series: exactly one stale marker, the last of $total samples" test "$n" = 1 -a "$last" = 1 -a "$total" -ge 3
+read -r n total last <<<"$(nulls "slurm_user_state_total{cluster=\"$S\",username=\"$VU\",state=\"$VST\"}")"
+check "vanished user series ($VU $VST): exactly one stale marker, the last of $total samples" test "$n" = 1 -a "$last" = 1 -a "$total" -ge 3
 c4state=$(awk -F'|' '$1 == "c4" { print $3; exit }' "$WORK/sinfo.txt")
 read -r n total last <<<"$(nulls "slurm_node_count_per_state{cluster=\"$S\",state=\"$c4state\"}")"
 check "vanished node-state series ($c4state): exactly one stale marker" test "$n" = 1 -a "$last" = 1
-read -r n total last <<<"$(nulls "slurm_account_job_state_total{cluster=\"$S\",account=\"biology\",state=\"RUNNING\"}")"
-check "the account aggregate that emptied with them: exactly one stale marker" test "$n" = 1 -a "$last" = 1
-read -r n total last <<<"$(nulls "slurm_user_state_total{cluster=\"$S\",username=\"alice\",state=\"RUNNING\"}")"
-check "a surviving series: no stale marker ($total samples)" test "$n" = 0 -a "$total" -ge 4
+if [ -n "$VA" ]; then
+  read -r n total last <<<"$(nulls "slurm_account_job_state_total{cluster=\"$S\",account=\"${VA%|*}\",state=\"${VA#*|}\"}")"
+  check "the account aggregate that emptied with them ($VA): exactly one stale marker" test "$n" = 1 -a "$last" = 1
+fi
+read -r n total last <<<"$(nulls "slurm_user_state_total{cluster=\"$S\",username=\"$SU\",state=\"$SST\"}")"
+check "a surviving series ($SU $SST): no stale marker ($total samples)" test "$n" = 0 -a "$total" -ge 4
 read -r n total last <<<"$(nulls "slurm_cpus_total{cluster=\"$S\"}")"
 check "a series whose value did not change: no stale marker" test "$n" = 0
 check "Prometheus: the vanished series is stale (instant query empty)" \
-  test "$(query "slurm_user_state_total{cluster=\"$S\",username=\"carol\"}")" = 0
-check "Prometheus: the surviving series is there" test "$(query "slurm_user_state_total{cluster=\"$S\",username=\"alice\"}")" -ge 1
+  test "$(query "slurm_user_state_total{cluster=\"$S\",username=\"$VU\"}")" = 0
+check "Prometheus: the surviving series is there" test "$(query "slurm_user_state_total{cluster=\"$S\",username=\"$SU\"}")" -ge 1
 kill -TERM $DAEMON; wait $DAEMON; DAEMON=
 sleep 1
 check "at shutdown every series is marked stale" test "$(query "{cluster=\"$S\"}")" = 0
@@ -138,13 +144,14 @@ TPORT=${SLURMPUSH_TRACE_PORT:-29093}
 DAEMON=$!
 chmod 755 "$WORK"
 install -m 755 "$HERE/../../deploy/slurmpush-trace" "$WORK/slurmpush-trace"
-# the lab job mix fills every node: submit held, free node0, then release it at the top priority
-JOB=$(runuser -u alice -- sbatch --parsable --hold --chdir=/tmp -o /dev/null -e /dev/null -p debug -w node0 -n1 --mem=16M -t 2 \
-  --export=ALL,SLURM_EXPORTER=http://127.0.0.1:$TPORT/trace --wrap "python3 $WORK/slurmpush-trace --sample-rate 1 -- sleep 8")
-running=$(squeue -h -w node0 -t R -o %A | sort -u); [ -n "$running" ] && scancel $running
-scontrol update jobid="$JOB" priority=4000000000 >/dev/null 2>&1 || true
-scontrol release "$JOB"
-for i in $(seq 40); do [ "$(squeue -h -j "$JOB" -o %T)" = RUNNING ] && break; sleep 0.5; done
+# the lab job mix fills every node: reserve node0 for the traced job, and end what runs there
+scontrol delete reservationname=slurmpush-it >/dev/null 2>&1 || true
+scontrol create reservationname=slurmpush-it nodes=node0 starttime=now duration=10 users=alice flags=ignore_jobs >/dev/null
+running=$(squeue -h -w node0 -t R,CG -o %A | sort -u); [ -n "$running" ] && scancel $running
+JOB=$(runuser -u alice -- sbatch --parsable --chdir=/tmp -o /dev/null -e /dev/null -p debug -w node0 -n1 --mem=16M -t 2 \
+  --reservation=slurmpush-it --export=ALL,SLURM_EXPORTER=http://127.0.0.1:$TPORT/trace \
+  --wrap "python3 $WORK/slurmpush-trace --sample-rate 1 -- sleep 8")
+for i in $(seq 60); do [ "$(squeue -h -j "$JOB" -o %T)" = RUNNING ] && break; sleep 0.5; done
 check "traced job $JOB started on node0" test "$(squeue -h -j "$JOB" -o %T)" = RUNNING
 seen=0
 for i in $(seq 40); do
@@ -161,3 +168,4 @@ for i in $(seq 60); do
 done
 check "traced job: its series go stale after it ends" test $gone = 1
 kill -TERM $DAEMON; wait $DAEMON; DAEMON=
+scontrol delete reservationname=slurmpush-it >/dev/null 2>&1 || true

@@ -33,7 +33,8 @@ static int feed(const collector_def *d, const char *const *lines, sample_set **o
         }
         free(copy);
     }
-    if (refused < 0 && d->end) d->end(state, ss);
+    char why[160];
+    if (refused < 0 && d->end && d->end(state, ss, why, sizeof why)) refused = 1000;
     if (d->release) d->release(state);
     free(state);
     ss_finish(ss);

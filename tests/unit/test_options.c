@@ -91,7 +91,6 @@ static void test_bad_values_are_errors(void **st) {
         {"--remote-write.timeout=-5", NULL},
         {"--web.log-level=verbose", NULL},
         {"--slurm.cli-fallback=maybe", NULL},
-        {"--slurm.cli-fallback=false", NULL},
         {"--remote-write.max-samples-per-send=0", NULL},
         {"--web.telemetry-path=metrics", NULL},
         {"--slurm.poll-limit", NULL},
