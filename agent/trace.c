@@ -131,7 +131,7 @@ static const char *parse_body(const char *body, size_t len, trace_entry *e) {
     if (!why) why = string_field(obj, "username", &e->username);
     if (!why) why = string_field(obj, "hostname", &e->hostname);
     if (!why && job_id > 9007199254740991.0) why = "field \"job_id\" is out of range";
-    e->job_id = (long long)job_id;
+    e->job_id = why ? 0 : (long long)job_id; /* converted only once known to fit */
     json_object_put(obj);
     return why;
 }

@@ -19,15 +19,18 @@ echo "== tests under ASan+UBSan"
 echo "== fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-20} s each)"
 CC=clang-14 cmake -S . -B build-fuzz -DSLURMPUSH_FUZZ=ON -DSLURMPUSH_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
-for target in jobs nodes licenses diags limits; do
+for target in jobs nodes licenses diags limits trace; do
   corpus=build-fuzz/corpus-$target
   mkdir -p "$corpus"
   # seeds: every fixture the parser reads, plus crashes found earlier (kept as regressions)
   case $target in
-    jobs) cp fixtures/lab-22.05/squeue.txt fixtures/slurm-22.05/squeue-rivosinc-fallback.txt fixtures/seed/squeue_fallback.txt "$corpus/" ;;
-    nodes) cp fixtures/lab-22.05/sinfo.txt fixtures/slurm-22.05/sinfo-rivosinc-fallback.txt fixtures/seed/sinfo_fallback.txt "$corpus/" ;;
-    licenses) cp fixtures/lab-22.05/lic.txt "$corpus/" ;;
-    diags) cp fixtures/lab-22.05/sdiag.txt "$corpus/" ;;
+    jobs) cp fixtures/lab-22.05/squeue.txt fixtures/slurm-22.05/squeue-rivosinc-fallback.txt fixtures/seed/squeue_fallback.txt \
+      fixtures/seed/squeue_out.json fixtures/dataparser-from-22.05/squeue.json "$corpus/" ;;
+    nodes) cp fixtures/lab-22.05/sinfo.txt fixtures/slurm-22.05/sinfo-rivosinc-fallback.txt fixtures/seed/sinfo_fallback.txt \
+      fixtures/seed/sinfo_out.json fixtures/seed/sinfo_dataparser.json fixtures/dataparser-from-22.05/sinfo.json "$corpus/" ;;
+    licenses) cp fixtures/lab-22.05/lic.txt fixtures/seed/license_out.json "$corpus/" ;;
+    diags) cp fixtures/lab-22.05/sdiag.txt fixtures/seed/sdiag.json fixtures/seed/sdiag_2405.json "$corpus/" ;;
+    trace) cp fixtures/seed/trace_info_body.json "$corpus/" ;;
     limits) cp fixtures/lab-22.05/sacctmgr.txt fixtures/seed/sacctmgr.txt "$corpus/" ;;
   esac
   [ -d tests/fuzz/regressions/$target ] && cp tests/fuzz/regressions/$target/* "$corpus/"

@@ -84,6 +84,8 @@ def main():
             ("job_id float", body(job_id=10.0), JSON, 400),
             ("job_id string", body(job_id="10"), JSON, 400),
             ("job_id too large", body(job_id=2**62), JSON, 400),
+            ("job_id beyond any integer", '{"job_id": 1e300, "pid": 1}', JSON, 400),
+            ("job_id huge integer", body(job_id=2**80), JSON, 400),
             ("job_id missing", body(job_id=...), JSON, 400),
             ("hostname missing", body(hostname=...), JSON, 400),
             ("username missing", body(username=...), JSON, 400),
