@@ -1,0 +1,44 @@
+#!/bin/bash
+# wrapper_test.sh SLURMPUSH FIXTURES — deploy/slurmpush-trace as a job runs it: the command's own exit
+# status, signals forwarded, every field of the seed's body sampled from /proc, posts that slurmpush accepts
+# (with a bearer token from a file), and a post failure that never ends the job. Loopback only.
+set -uo pipefail
+BIN=$1 FIX=$2
+W="python3 $(cd "$(dirname "$0")/.." && pwd)/deploy/slurmpush-trace"
+fails=0 passes=0
+check() { local what=$1; shift; if "$@"; then passes=$((passes + 1)); echo "ok   - $what"; else fails=$((fails + 1)); echo "FAIL - $what"; fi; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+SLURM_JOB_ID= $W -- sh -c 'exit 7' 2>/dev/null; rc=$?
+check "outside a job: runs the command untraced and exits with its status (7)" test $rc = 7
+$W --dry-run --jobid 5 --sample-rate 0.2 -- sh -c 'exit 3' >/dev/null; rc=$?
+check "exits with the command's own status (3)" test $rc = 3
+$W --dry-run --jobid 5 --sample-rate 0.2 -- sleep 30 > "$tmp/samples" & p=$!
+sleep 1; t0=$(date +%s.%N); kill -TERM $p; wait $p; rc=$?; t1=$(date +%s.%N)
+check "SIGTERM is forwarded: the command ends and the wrapper exits 143 at once" \
+  awk -v rc=$rc -v a="$t0" -v b="$t1" 'BEGIN { exit !(rc == 143 && b - a < 2) }'
+check "every field of the seed's body, with the right types" python3 -c '
+import json, sys
+s = json.loads(open(sys.argv[1]).readline())
+want = {"job_id": int, "pid": int, "cpus": (int, float), "threads": int, "mem": int, "read_bytes": int, "write_bytes": int,
+        "username": str, "hostname": str}
+sys.exit(0 if all(isinstance(s[k], t) for k, t in want.items()) and s["job_id"] == 5 and s["mem"] > 0 else 1)' "$tmp/samples"
+$W --dry-run --jobid 5 --sample-rate 0.3 -- sh -c 'i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done' > "$tmp/busy"
+check "a busy child shows CPU use (> 30 % of a CPU)" python3 -c '
+import json, sys
+sys.exit(0 if max(json.loads(l)["cpus"] for l in open(sys.argv[1])) > 30 else 1)' "$tmp/busy"
+
+echo "t0k3n-wrapper" > "$tmp/token"
+port=$((39800 + RANDOM % 100))
+"$BIN" --web.listen-address=127.0.0.1:$port -trace.enabled --trace.token-file="$tmp/token" --slurm.poll-limit=1 \
+  --slurm.squeue-cli="cat $FIX/lab-22.05/squeue.txt" --slurm.sinfo-cli="cat $FIX/lab-22.05/sinfo.txt" 2>/dev/null & sp=$!
+for i in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/-/healthy" && break; sleep 0.1; done
+SLURM_JOB_ID=3 SLURM_EXPORTER=127.0.0.1:$port SAMPLE_RATE=0.3 SLURMPUSH_TRACE_TOKEN_FILE="$tmp/token" $W -- sleep 1.2 2> "$tmp/err"
+check "posts are accepted (token from a file, bare host:port endpoint)" bash -c "! grep -q failed '$tmp/err' && curl -fs http://127.0.0.1:$port/trace | grep -q '\"job_id\":3'"
+sleep 1.2
+check "slurm_proc_* of the traced job in /metrics" bash -c "curl -fs http://127.0.0.1:$port/metrics | grep -q '^slurm_proc_threadcount{jobid=\"3\"'"
+kill $sp; wait $sp
+SLURM_JOB_ID=3 SLURM_EXPORTER=http://127.0.0.1:1/trace SAMPLE_RATE=0.2 $W -- sh -c 'sleep 0.5; exit 4' 2> "$tmp/err2"; rc=$?
+check "an unreachable slurmpush never ends the job (exit 4, failure on stderr)" bash -c "test $rc = 4 && grep -q 'post to' '$tmp/err2'"
+echo "$passes passed, $fails failed"
+[ $fails = 0 ]
