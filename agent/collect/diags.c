@@ -217,14 +217,14 @@ static int diags_json(diags_state *s, char *why, size_t why_len) {
         if (jnum(jget(st, key), &v)) FAM_SET(s->bf_cycle, v, stats[i]);
     }
     json_object *users = jget(st, "rpcs_by_user"), *types = jget(st, "rpcs_by_message_type");
-    for (size_t i = 0; users && i < json_object_array_length(users); i++) {
+    for (size_t i = 0; i < jlen(users); i++) {
         json_object *u = json_object_array_get_idx(users, i);
         double count = 0, total = 0;
         size_t slot = FAM_SLOT(s->rpc_user_count, jstr(jget(u, "user")));
         if (jnum(jget(u, "count"), &count)) fam_add_at(s->rpc_user_count, slot, count);
         if (jnum(jget(u, "total_time"), &total)) fam_add_at(s->rpc_user_total, slot, total);
     }
-    for (size_t i = 0; types && i < json_object_array_length(types); i++) {
+    for (size_t i = 0; i < jlen(types); i++) {
         json_object *t = json_object_array_get_idx(types, i);
         double count = 0, avg = 0, total = 0;
         size_t slot = FAM_SLOT(s->rpc_type_count, jstr(jget(t, "message_type")));

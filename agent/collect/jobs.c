@@ -233,7 +233,7 @@ static int count_json_jobs(jobs_state *s, char *why, size_t why_len) {
         snprintf(why, why_len, "JSON output has no \"jobs\" array");
         rc = -1;
     }
-    for (size_t i = 0; !rc && i < json_object_array_length(jobs); i++) {
+    for (size_t i = 0; !rc && i < jlen(jobs); i++) {
         json_object *job = json_object_array_get_idx(jobs, i);
         char *f[N_FIELDS];
         json_job_fields(s, job, f);

@@ -57,6 +57,8 @@ bool jnum(json_object *o, double *out) {
     return false;
 }
 
+size_t jlen(json_object *o) { return o && json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0; }
+
 const char *jstr(json_object *o) {
     if (o && json_object_is_type(o, json_type_array)) o = json_object_array_length(o) ? json_object_array_get_idx(o, 0) : NULL;
     return o && json_object_is_type(o, json_type_string) ? json_object_get_string(o) : "";

@@ -27,6 +27,8 @@ void json_doc_free(json_doc *d);
 json_object *jget(json_object *o, const char *key);
 /* A number, or a {set, infinite, number} struct that is set and finite; false otherwise. */
 bool jnum(json_object *o, double *out);
+/* The length of an array, 0 for anything else (json-c asserts on a wrong type: hostile input must not). */
+size_t jlen(json_object *o);
 /* A string value, or "" (a string array gives its first element). */
 const char *jstr(json_object *o);
 

@@ -95,7 +95,7 @@ static int licenses_end(void *state, sample_set *out, char *why, size_t why_len)
     }
     const char *keys[] = {"Total", "Used", "Free", "Reserved", "LastConsumed", "LastDeficit"};
     family *fams[] = {s->total, s->used, s->free_, s->reserved, s->last_consumed, s->last_deficit};
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
+    for (size_t i = 0; i < jlen(list); i++) {
         json_object *l = json_object_array_get_idx(list, i);
         size_t slot = FAM_SLOT(s->total, jstr(jget(l, "LicenseName")));
         for (size_t k = 0; k < 6; k++) {

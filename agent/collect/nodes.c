@@ -160,7 +160,7 @@ static void state_text(const char *base, json_object *flags, char *out, size_t o
     lower[n] = '\0';
     bool drain = false, completing = false;
     const char *suffix = "";
-    for (size_t i = 0; flags && i < json_object_array_length(flags); i++) {
+    for (size_t i = 0; i < jlen(flags); i++) {
         const char *f = jstr(json_object_array_get_idx(flags, i));
         if (!strcmp(f, "DRAIN")) drain = true;
         if (!strcmp(f, "COMPLETING")) completing = true;
@@ -199,8 +199,7 @@ static void json_node_fields(nodes_state *s, json_object *n, bool data_parser, c
             jnum(jget(n, "weight") ? jget(jget(n, "weight"), "minimum") : NULL, &weight);
         has_free = jnum(jget(jget(mem, "free"), "minimum"), &free_) && known(free_);
         json_object *flags = json_object_new_array();
-        for (size_t i = 1; st && json_object_is_type(st, json_type_array) && i < json_object_array_length(st); i++)
-            json_object_array_add(flags, json_object_get(json_object_array_get_idx(st, i)));
+        for (size_t i = 1; i < jlen(st); i++) json_object_array_add(flags, json_object_get(json_object_array_get_idx(st, i)));
         state_text(jstr(st), flags, state, sizeof state);
         json_object_put(flags);
     } else {
@@ -231,7 +230,7 @@ static int add_json_node(nodes_state *s, json_object *n, bool data_parser, char 
     char *f[N_FIELDS];
     json_node_fields(s, n, data_parser, f);
     json_object *parts = data_parser ? NULL : jget(n, "partitions");
-    size_t nparts = data_parser ? 1 : parts ? json_object_array_length(parts) : 0;
+    size_t nparts = data_parser ? 1 : jlen(parts);
     int rc = 0;
     for (size_t i = 0; !rc && i < nparts; i++) {
         f[F_PARTITION] = (char *)jstr(data_parser ? jget(jget(n, "partition"), "name") : json_object_array_get_idx(parts, i));
@@ -250,14 +249,14 @@ static int count_json_nodes(nodes_state *s, char *why, size_t why_len) {
     bool data_parser = !list;
     if (data_parser) list = jget(doc, "sinfo");
     int rc = 0;
-    if (errors && json_object_is_type(errors, json_type_array) && json_object_array_length(errors)) {
-        snprintf(why, why_len, "sinfo reported %zu errors in its JSON output", json_object_array_length(errors));
+    if (jlen(errors)) {
+        snprintf(why, why_len, "sinfo reported %zu errors in its JSON output", jlen(errors));
         rc = -1;
     } else if (!list || !json_object_is_type(list, json_type_array)) {
         snprintf(why, why_len, "JSON output has neither a \"nodes\" nor a \"sinfo\" array");
         rc = -1;
     }
-    for (size_t i = 0; !rc && i < json_object_array_length(list); i++)
+    for (size_t i = 0; !rc && i < jlen(list); i++)
         rc = add_json_node(s, json_object_array_get_idx(list, i), data_parser, why, why_len);
     json_object_put(doc);
     return rc;
