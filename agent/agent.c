@@ -107,9 +107,41 @@ static void append_group_element(buf *url, const char *label, const char *value)
     }
 }
 
-/* Starts one endpoint's sender; its name in logs and labels is the URL without secrets. */
-static void add_endpoint(agent *a, const char *url, const char *protocol, const char *method, const char *const *headers,
-                         sender_mode mode) {
+/* The endpoint's own spool directory: readable, and stable across restarts for the same URL. */
+static char *spool_dir_for(const char *base, const char *url) {
+    buf dir = {0};
+    buf_printf(&dir, "%s/", base);
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    for (const char *p = host; *p && *p != '?' && dir.len < strlen(base) + 48; p++) {
+        char c = *p;
+        buf_append(&dir, (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ? &c : "_", 1);
+    }
+    buf_printf(&dir, "-%016llx", (unsigned long long)hash_bytes(url, strlen(url)));
+    return dir.data;
+}
+
+/* Starts one endpoint's sender; its name in logs and labels is the URL without secrets.
+ * Returns -1 if its spool cannot be opened. */
+static int add_endpoint(agent *a, const char *url, const char *protocol, const char *method, const char *const *headers,
+                        sender_mode mode) {
+    spool *durable = NULL;
+    if (mode == SENDER_FIFO && a->cfg->remote_write_spool_dir) {
+        char err[512];
+        char *dir = spool_dir_for(a->cfg->remote_write_spool_dir, url);
+        durable = spool_open(dir, (uint64_t)a->cfg->remote_write_spool_bytes, err, sizeof err);
+        if (!durable) {
+            log_kv(LOG_ERROR, "cannot open the spool", "error", err, NULL);
+            free(dir);
+            return -1;
+        }
+        spool_stats st;
+        spool_get_stats(durable, &st);
+        if (st.recovered_records)
+            log_kv(LOG_INFO, "spool: resending what an earlier run left unacknowledged", "dir", dir, "requests",
+                   LOG_INT(st.recovered_records), NULL);
+        free(dir);
+    }
     char *name = redact_url(url);
     sender_config sc = {.name = name,
                         .url = url,
@@ -117,8 +149,10 @@ static void add_endpoint(agent *a, const char *url, const char *protocol, const 
                         .headers = headers,
                         .mode = mode,
                         .timeout_s = a->cfg->remote_write_timeout,
-                        .queue_max_bytes = (size_t)a->cfg->remote_write_queue_bytes};
+                        .queue_max_bytes = (size_t)a->cfg->remote_write_queue_bytes,
+                        .durable = durable};
     a->endpoints[a->n_endpoints++] = (endpoint_ref){name, protocol, sender_start(&sc)};
+    return 0;
 }
 
 /* The Pushgateway group URL: /metrics/job/JOB/instance/INSTANCE, INSTANCE defaulting to the
@@ -138,19 +172,21 @@ static char *pushgateway_group_url(const config *cfg) {
     return url.data;
 }
 
-static void start_endpoints(agent *a) {
+static int start_endpoints(agent *a) {
     const config *cfg = a->cfg;
     size_t n = cfg->remote_write_urls.n + (cfg->pushgateway_url ? 1 : 0);
     a->endpoints = xcalloc(n ? n : 1, sizeof *a->endpoints);
-    if (cfg->dry_run) return;
+    if (cfg->dry_run) return 0;
     for (size_t i = 0; i < cfg->remote_write_urls.n; i++) {
-        add_endpoint(a, cfg->remote_write_urls.items[i], "remote_write", "POST", remote_write_headers, SENDER_FIFO);
+        if (add_endpoint(a, cfg->remote_write_urls.items[i], "remote_write", "POST", remote_write_headers, SENDER_FIFO) < 0)
+            return -1;
         a->n_remote_write++;
     }
     if (cfg->pushgateway_url) {
         a->pushgateway_group_url = pushgateway_group_url(cfg);
         add_endpoint(a, a->pushgateway_group_url, "pushgateway", "PUT", pushgateway_headers, SENDER_LATEST_ONLY);
     }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- collectors */
@@ -391,7 +427,10 @@ agent *agent_new(const config *cfg, trace_table *traces) {
         buf_printf(&help, "how long the cmd [%s] took (ms)", command);
         rt->duration_help = help.data;
     }
-    start_endpoints(a);
+    if (start_endpoints(a) < 0) {
+        agent_free(a);
+        return NULL;
+    }
     return a;
 }
 

@@ -73,6 +73,11 @@ static const option_def option_table[] = {
      "Samples in one remote-write request at most."},
     {"remote-write.queue-max-bytes", OPT_BYTES, "67108864", NULL, AT(remote_write_queue_bytes),
      "Compressed bytes queued per endpoint at most; the oldest request is dropped (and counted) beyond."},
+    {"remote-write.spool-dir", OPT_STRING, NULL, NULL, AT(remote_write_spool_dir),
+     "Directory of the durable queues (one subdirectory per endpoint): every request is written there before it is sent "
+     "and survives restarts and outages; unset: memory only."},
+    {"remote-write.spool-max-bytes", OPT_BYTES, "1073741824", NULL, AT(remote_write_spool_bytes),
+     "Bytes one endpoint's spool may hold; beyond, its oldest requests are dropped (counted and logged)."},
     {"pushgateway.url", OPT_STRING, NULL, NULL, AT(pushgateway_url),
      "Pushgateway base URL; each cycle PUTs the group /metrics/job/JOB/instance/INSTANCE."},
     {"pushgateway.job", OPT_STRING, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},

@@ -45,6 +45,8 @@ typedef struct config {
     double remote_write_timeout;
     int64_t remote_write_max_samples;
     int64_t remote_write_queue_bytes;
+    char *remote_write_spool_dir;
+    int64_t remote_write_spool_bytes;
     char *pushgateway_url;
     char *pushgateway_job;
     char *pushgateway_instance;

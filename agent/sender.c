@@ -2,6 +2,7 @@
 #include "sender.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 typedef struct item {
     uint8_t *body;
     size_t len, samples;
+    bool from_spool; /* acknowledge it in the spool when done */
     struct item *next;
 } item;
 
@@ -89,10 +91,31 @@ static void free_item(item *it) {
     free(it);
 }
 
+/* The spool's view of the queue, kept in the stats the rest of the agent reads. */
+static void sync_spool_stats(sender *s) {
+    spool_stats st;
+    spool_get_stats(s->cfg.durable, &st);
+    s->stats.queue_requests = st.records;
+    s->stats.queue_bytes = st.bytes;
+    s->stats.requests_evicted = st.dropped_records;
+    s->stats.samples_evicted = st.dropped_samples;
+}
+
 void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples) {
+    pthread_mutex_lock(&s->lock);
+    if (s->cfg.durable) {
+        if (spool_append(s->cfg.durable, body, len, samples) == 0) {
+            free(body);
+            sync_spool_stats(s);
+            pthread_cond_broadcast(&s->changed);
+            pthread_mutex_unlock(&s->lock);
+            return;
+        }
+        /* a disk that fails must not lose the data: keep it in memory */
+        log_kv(LOG_ERROR, "spool write failed; queueing in memory", "endpoint", s->name, "error", strerror(errno), NULL);
+    }
     item *it = xcalloc(1, sizeof *it);
     *it = (item){.body = body, .len = len, .samples = samples};
-    pthread_mutex_lock(&s->lock);
     if (s->cfg.mode == SENDER_LATEST_ONLY) {
         /* a newer snapshot makes the waiting one worthless */
         while (s->head) free_item(pop_item(s));
@@ -202,20 +225,35 @@ static CURL *make_handle(sender *s) {
     return curl;
 }
 
+static bool spooled(sender *s) { return s->cfg.durable && s->stats.queue_requests > 0; }
+
+/* The oldest spooled request as the one in flight (acknowledged in the spool when done). */
+static item *peek_spool(sender *s) {
+    item *it = xcalloc(1, sizeof *it);
+    if (spool_peek(s->cfg.durable, &it->body, &it->len, &it->samples) != 1) {
+        free(it);
+        sync_spool_stats(s);
+        return NULL;
+    }
+    it->from_spool = true;
+    return it;
+}
+
 static void *run(void *arg) {
     sender *s = arg;
     CURL *curl = make_handle(s);
     double backoff = 0;
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (!s->stopping && !s->head && !s->inflight) pthread_cond_wait(&s->changed, &s->lock);
+        while (!s->stopping && !s->head && !s->inflight && !spooled(s)) pthread_cond_wait(&s->changed, &s->lock);
         if (s->stopping) {
             pthread_mutex_unlock(&s->lock);
             break;
         }
-        if (!s->inflight) s->inflight = pop_item(s);
+        if (!s->inflight) s->inflight = s->head ? pop_item(s) : peek_spool(s);
         item *it = s->inflight;
         pthread_mutex_unlock(&s->lock);
+        if (!it) continue;
 
         long status = 0;
         double retry_after = -1;
@@ -232,6 +270,10 @@ static void *run(void *arg) {
                 s->stats.samples_dropped += it->samples;
             }
             s->inflight = NULL;
+            if (it->from_spool) {
+                spool_ack(s->cfg.durable);
+                sync_spool_stats(s);
+            }
             free_item(it);
             backoff = 0;
             pthread_cond_broadcast(&s->changed);
@@ -272,6 +314,7 @@ sender *sender_start(const sender_config *cfg) {
     s->seed = (unsigned int)now_ms() ^ (unsigned int)(uintptr_t)s;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->changed, NULL);
+    if (s->cfg.durable) sync_spool_stats(s);
     pthread_create(&s->thread, NULL, run, s);
     return s;
 }
@@ -283,9 +326,9 @@ bool sender_wait_idle(sender *s, double timeout_s) {
     until.tv_nsec += (long)((timeout_s - floor(timeout_s)) * 1e9);
     if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
     pthread_mutex_lock(&s->lock);
-    while ((s->head || s->inflight) && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
+    while ((s->head || s->inflight || spooled(s)) && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
     }
-    bool idle = !s->head && !s->inflight;
+    bool idle = !s->head && !s->inflight && !spooled(s);
     pthread_mutex_unlock(&s->lock);
     return idle;
 }
@@ -301,6 +344,7 @@ void sender_stop(sender *s) {
     free_item(s->inflight);
     while (s->head) free_item(pop_item(s));
     curl_slist_free_all(s->headers);
+    spool_close(s->cfg.durable);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->changed);
     free(s->url);

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "spool.h"
+
 typedef enum { SENDER_FIFO, SENDER_LATEST_ONLY } sender_mode;
 
 typedef struct {
@@ -25,6 +27,7 @@ typedef struct {
     double timeout_s;
     size_t queue_max_bytes;
     double min_backoff_s, max_backoff_s, max_retry_after_s;
+    spool *durable; /* FIFO mode: every body goes through this on-disk queue (owned by the sender); NULL: memory */
 } sender_config;
 
 typedef struct {

@@ -259,6 +259,46 @@ static void test_queue_full_drops_oldest(void **st) {
     sender_stop(s);
 }
 
+static void test_spool_survives_a_restart_in_order(void **st) {
+    (void)st;
+    char dir[] = "/tmp/slurmpush-sender-spool-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char err[256];
+    /* outage: nothing answers; three requests are accepted and spooled, then the agent stops */
+    sender_config down = {.url = "http://127.0.0.1:1/api/v1/write", .method = "POST", .headers = rw_headers, .timeout_s = 1,
+                          .durable = spool_open(dir, 1 << 20, err, sizeof err)};
+    assert_non_null(down.durable);
+    sender *s = sender_start(&down);
+    send_text(s, "a");
+    send_text(s, "b");
+    send_text(s, "c");
+    usleep(200 * 1000);
+    sender_stats stats;
+    sender_get_stats(s, &stats);
+    assert_int_equal(stats.queue_requests, 3);
+    sender_stop(s);
+    /* restart against a receiver that is back: everything goes, oldest first */
+    receiver r = {0};
+    receiver_start(&r);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", r.port);
+    sender_config up = {.url = url, .method = "POST", .headers = rw_headers, .timeout_s = 5,
+                        .durable = spool_open(dir, 1 << 20, err, sizeof err)};
+    s = sender_start(&up);
+    send_text(s, "d");
+    assert_true(sender_wait_idle(s, 5));
+    assert_int_equal(requests(&r), 4);
+    assert_string_equal(r.body[0], "a");
+    assert_string_equal(r.body[1], "b");
+    assert_string_equal(r.body[2], "c");
+    assert_string_equal(r.body[3], "d");
+    sender_stop(s);
+    receiver_stop(&r);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_policy_functions(void **st) {
     (void)st;
     assert_int_equal(classify_response(204, true), SEND_DONE);
@@ -299,6 +339,7 @@ int main(void) {
         cmocka_unit_test(test_no_answer_is_retried),
         cmocka_unit_test(test_connection_refused_is_retried),
         cmocka_unit_test(test_queue_full_drops_oldest),
+        cmocka_unit_test(test_spool_survives_a_restart_in_order),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
