@@ -266,6 +266,8 @@ static void *collector_thread(void *arg) {
                LOG_DBL(res.seconds), "series", LOG_INT(ss_series_count(ss)), NULL);
     }
     enqueue_remote_write(a, ss);
+    if (a->n_remote_write)
+        log_kv(LOG_DEBUG, "queued for remote-write", "collector", rt->def->name, "timestamp_ms", LOG_INT(ss->timestamp_ms), NULL);
     push_vanished(a, rt->latest, ss, ss->timestamp_ms); /* only this thread replaces rt->latest */
     pthread_mutex_lock(&a->lock);
     sample_set *old = rt->latest;

@@ -120,8 +120,21 @@ static int open_for_append(spool *s) {
     return s->write_fd < 0 ? -1 : 0;
 }
 
+/* mkdir -p, private: the spool holds the cluster's data */
+static int make_dirs(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 spool *spool_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen) {
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (make_dirs(dir) != 0) {
         snprintf(err, errlen, "cannot create spool directory %s: %s", dir, strerror(errno));
         return NULL;
     }
