@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <regex.h>
+#include <zlib.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,33 @@ static const char *const pushgateway_headers[] = {
     NULL,
 };
 
+static const char *const pushgateway_gzip_headers[] = {
+    "Content-Type: text/plain; version=0.0.4; charset=utf-8",
+    "Content-Encoding: gzip",
+    "User-Agent: slurmpush/" SLURMPUSH_VERSION,
+    NULL,
+};
+
+/* gzip (RFC 1952) of the text; NULL if zlib fails. */
+static uint8_t *gzip_text(const buf *text, size_t *out_len) {
+    z_stream z = {0};
+    if (deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+    size_t cap = deflateBound(&z, (uLong)text->len);
+    uint8_t *out = xmalloc(cap);
+    z.next_in = (Bytef *)(text->data ? text->data : "");
+    z.avail_in = (uInt)text->len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* Appends a Pushgateway grouping-key element, base64url-encoded when plain text cannot carry it. */
 static void append_group_element(buf *url, const char *label, const char *value) {
     bool plain = *value;
@@ -151,6 +179,19 @@ static int add_endpoint(agent *a, const char *url, const char *protocol, const c
                         .timeout_s = a->cfg->remote_write_timeout,
                         .queue_max_bytes = (size_t)a->cfg->remote_write_queue_bytes,
                         .durable = durable};
+    if (mode == SENDER_FIFO) { /* the remote-write transport options */
+        const config *c = a->cfg;
+        sc.extra_headers = (const char *const *)c->remote_write_headers.items;
+        sc.n_extra_headers = c->remote_write_headers.n;
+        sc.username = c->remote_write_username;
+        sc.password = c->remote_write_password;
+        sc.bearer_token_file = c->remote_write_bearer_token_file;
+        sc.ca_file = c->remote_write_ca_file;
+        sc.cert_file = c->remote_write_cert_file;
+        sc.key_file = c->remote_write_key_file;
+        sc.insecure_skip_verify = c->remote_write_insecure;
+        sc.proxy_url = c->remote_write_proxy_url;
+    }
     a->endpoints[a->n_endpoints++] = (endpoint_ref){name, protocol, sender_start(&sc)};
     return 0;
 }
@@ -184,7 +225,8 @@ static int start_endpoints(agent *a) {
     }
     if (cfg->pushgateway_url) {
         a->pushgateway_group_url = pushgateway_group_url(cfg);
-        add_endpoint(a, a->pushgateway_group_url, "pushgateway", "PUT", pushgateway_headers, SENDER_LATEST_ONLY);
+        add_endpoint(a, a->pushgateway_group_url, "pushgateway", "PUT",
+                     cfg->pushgateway_gzip ? pushgateway_gzip_headers : pushgateway_headers, SENDER_LATEST_ONLY);
     }
     return 0;
 }
@@ -372,9 +414,14 @@ static void finish_cycle(agent *a) {
         sender *pg = a->endpoints[a->n_endpoints - 1].s;
         size_t samples = 0;
         for (size_t i = 0; i < text.len; i++) samples += text.data[i] == '\n';
-        uint8_t *body = xmalloc(text.len ? text.len : 1);
-        memcpy(body, text.data, text.len);
-        sender_enqueue(pg, body, text.len, samples);
+        size_t len = text.len;
+        uint8_t *body = a->cfg->pushgateway_gzip ? gzip_text(&text, &len) : NULL;
+        if (!body) { /* identity; also when gzip failed (and then the header would lie: cannot happen with zlib's bound) */
+            body = xmalloc(text.len ? text.len : 1);
+            memcpy(body, text.data, text.len);
+            len = text.len;
+        }
+        sender_enqueue(pg, body, len, samples);
     }
     snapshot_publish(&a->snap, &text);
     ss_free(a->prev_self); /* only the loop thread touches prev_self */
@@ -495,6 +542,10 @@ int agent_run(agent *a) {
         sender_get_stats(a->endpoints[i].s, &st);
         log_kv(LOG_WARN, "stopping with requests not delivered", "endpoint", a->endpoints[i].endpoint, "queued_requests",
                LOG_INT(st.queue_requests + 1), NULL);
+    }
+    if (a->pushgateway_group_url && a->cfg->pushgateway_delete) {
+        long status = sender_delete_now(a->endpoints[a->n_endpoints - 1].s);
+        log_kv(status >= 200 && status < 300 ? LOG_INFO : LOG_WARN, "Pushgateway group deleted", "status", LOG_INT(status), NULL);
     }
     log_kv(LOG_INFO, "stopping", NULL);
     return 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "util.h"
@@ -78,6 +79,21 @@ static const option_def option_table[] = {
      "and survives restarts and outages; unset: memory only."},
     {"remote-write.spool-max-bytes", OPT_BYTES, "1073741824", NULL, AT(remote_write_spool_bytes),
      "Bytes one endpoint's spool may hold; beyond, its oldest requests are dropped (counted and logged)."},
+    {"remote-write.header", OPT_LIST, NULL, NULL, AT(remote_write_headers),
+     "'Name: value' added to every remote-write request (repeatable), e.g. X-Scope-OrgID or THANOS-TENANT; the protocol's "
+     "own headers cannot be overridden."},
+    {"remote-write.basic-auth.username", OPT_STRING, NULL, NULL, AT(remote_write_username), "Basic-auth user name."},
+    {"remote-write.basic-auth.password-file", OPT_STRING, NULL, NULL, AT(remote_write_password_file),
+     "File holding the basic-auth password (never on the command line)."},
+    {"remote-write.bearer-token-file", OPT_STRING, NULL, NULL, AT(remote_write_bearer_token_file),
+     "File holding a bearer token, re-read whenever it changes."},
+    {"remote-write.tls.ca-file", OPT_STRING, NULL, NULL, AT(remote_write_ca_file), "CA certificates to verify the receiver."},
+    {"remote-write.tls.cert-file", OPT_STRING, NULL, NULL, AT(remote_write_cert_file), "Client certificate (mutual TLS)."},
+    {"remote-write.tls.key-file", OPT_STRING, NULL, NULL, AT(remote_write_key_file), "Client key (mutual TLS)."},
+    {"remote-write.tls.insecure-skip-verify", OPT_BOOL, "false", NULL, AT(remote_write_insecure),
+     "Do not verify the receiver's certificate (testing only)."},
+    {"remote-write.proxy-url", OPT_STRING, NULL, NULL, AT(remote_write_proxy_url),
+     "HTTP proxy for remote-write; the environment's proxy variables are not used."},
     {"pushgateway.url", OPT_STRING, NULL, NULL, AT(pushgateway_url),
      "Pushgateway base URL; each cycle PUTs the group /metrics/job/JOB/instance/INSTANCE."},
     {"pushgateway.job", OPT_STRING, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},
@@ -92,6 +108,9 @@ static const option_def option_table[] = {
     {"trace.max-body", OPT_BYTES, "16384", NULL, AT(trace_max_body), "Largest trace body accepted (bytes); larger: 413."},
     {"trace.token-file", OPT_STRING, NULL, NULL, AT(trace_token_file),
      "File holding a bearer token that trace posters must send (Authorization: Bearer …); unset: no authentication."},
+    {"pushgateway.gzip", OPT_BOOL, "true", NULL, AT(pushgateway_gzip), "gzip the pushed text (Pushgateway 1.5.0 and later)."},
+    {"pushgateway.delete-on-shutdown", OPT_BOOL, "false", NULL, AT(pushgateway_delete),
+     "DELETE the group when slurmpush stops, so its last values do not linger."},
     {"once", OPT_BOOL, "false", NULL, AT(once),
      "Run one cycle (collect, push), wait for delivery, exit non-zero if a collector or push failed."},
     {"dry-run", OPT_BOOL, "false", NULL, AT(dry_run),
@@ -282,6 +301,40 @@ static int validate(config *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "--pushgateway.job must not be empty");
         return -1;
     }
+    static const char *const reserved[] = {"content-encoding", "content-type", "x-prometheus-remote-write-version", "user-agent"};
+    for (size_t i = 0; i < cfg->remote_write_headers.n; i++) {
+        const char *h = cfg->remote_write_headers.items[i], *colon = strchr(h, ':');
+        if (!colon || colon == h || strpbrk(h, "\r\n")) {
+            snprintf(err, errlen, "--remote-write.header \"%s\" must be 'Name: value'", h);
+            return -1;
+        }
+        for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++)
+            if ((size_t)(colon - h) == strlen(reserved[k]) && !strncasecmp(h, reserved[k], strlen(reserved[k]))) {
+                snprintf(err, errlen, "--remote-write.header cannot override %.*s: remote-write fixes it", (int)(colon - h), h);
+                return -1;
+            }
+    }
+    if (cfg->remote_write_password_file) {
+        if (!cfg->remote_write_username) {
+            snprintf(err, errlen, "--remote-write.basic-auth.password-file needs --remote-write.basic-auth.username");
+            return -1;
+        }
+        size_t len;
+        cfg->remote_write_password = read_file(cfg->remote_write_password_file, 4096, &len);
+        if (!cfg->remote_write_password) {
+            snprintf(err, errlen, "cannot read --remote-write.basic-auth.password-file %s", cfg->remote_write_password_file);
+            return -1;
+        }
+        cfg->remote_write_password[strcspn(cfg->remote_write_password, "\r\n")] = '\0';
+    }
+    if (cfg->remote_write_username && cfg->remote_write_bearer_token_file) {
+        snprintf(err, errlen, "choose basic auth or a bearer token for remote-write, not both");
+        return -1;
+    }
+    if (cfg->remote_write_proxy_url && !valid_http_url(cfg->remote_write_proxy_url)) {
+        snprintf(err, errlen, "--remote-write.proxy-url \"%s\" is not an http:// or https:// URL", cfg->remote_write_proxy_url);
+        return -1;
+    }
     cfg->extra_labels = xcalloc(cfg->labels.n, sizeof *cfg->extra_labels);
     for (size_t i = 0; i < cfg->labels.n; i++) {
         char *item = cfg->labels.items[i], *eq = strchr(item, '=');
@@ -378,5 +431,6 @@ void options_free(config *cfg) {
         }
     }
     free(cfg->extra_labels);
+    free(cfg->remote_write_password);
     *cfg = (config){0};
 }

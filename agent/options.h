@@ -46,10 +46,22 @@ typedef struct config {
     int64_t remote_write_max_samples;
     int64_t remote_write_queue_bytes;
     char *remote_write_spool_dir;
+    strlist remote_write_headers;
+    char *remote_write_username;
+    char *remote_write_password_file;
+    char *remote_write_bearer_token_file;
+    char *remote_write_ca_file;
+    char *remote_write_cert_file;
+    char *remote_write_key_file;
+    bool remote_write_insecure;
+    char *remote_write_proxy_url;
+    char *remote_write_password; /* read from the file at start-up */
     int64_t remote_write_spool_bytes;
     char *pushgateway_url;
     char *pushgateway_job;
     char *pushgateway_instance;
+    bool pushgateway_gzip;
+    bool pushgateway_delete;
     /* trace ingest */
     bool trace_enabled;
     char *trace_path;

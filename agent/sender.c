@@ -2,6 +2,7 @@
 #include "sender.h"
 
 #include <curl/curl.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -11,6 +12,10 @@
 
 #include "log.h"
 #include "util.h"
+
+#ifndef SLURMPUSH_VERSION
+#define SLURMPUSH_VERSION "0.0.0"
+#endif
 
 typedef struct item {
     uint8_t *body;
@@ -32,6 +37,8 @@ struct sender {
     _Atomic bool abort_transfer; /* set by sender_stop: ends a request in flight at once */
     sender_stats stats;
     unsigned int seed; /* jitter */
+    char *token;       /* the bearer token as last read, and when its file changed */
+    struct timespec token_mtime;
 };
 
 send_verdict classify_response(long status, bool transport_ok) {
@@ -220,9 +227,41 @@ static CURL *make_handle(sender *s) {
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
-    /* no proxy from the environment unless configured (a later option): pushes go where told */
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    /* only the configured proxy: the environment's proxy variables are not followed silently */
+    curl_easy_setopt(curl, CURLOPT_PROXY, s->cfg.proxy_url ? s->cfg.proxy_url : "");
+    if (s->cfg.username) {
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(curl, CURLOPT_USERNAME, s->cfg.username);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, s->cfg.password ? s->cfg.password : "");
+    }
+    if (s->cfg.ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, s->cfg.ca_file);
+    if (s->cfg.cert_file) curl_easy_setopt(curl, CURLOPT_SSLCERT, s->cfg.cert_file);
+    if (s->cfg.key_file) curl_easy_setopt(curl, CURLOPT_SSLKEY, s->cfg.key_file);
+    if (s->cfg.insecure_skip_verify) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     return curl;
+}
+
+/* Re-reads the bearer token when its file changed (rotation works without a restart). */
+static void refresh_token(sender *s, CURL *curl) {
+    if (!s->cfg.bearer_token_file) return;
+    struct stat st;
+    if (stat(s->cfg.bearer_token_file, &st) != 0) {
+        log_kv(LOG_ERROR, "cannot read the bearer token file", "endpoint", s->name, "file", s->cfg.bearer_token_file, NULL);
+        return;
+    }
+    if (s->token && st.st_mtim.tv_sec == s->token_mtime.tv_sec && st.st_mtim.tv_nsec == s->token_mtime.tv_nsec) return;
+    char *text = read_file(s->cfg.bearer_token_file, 16384, NULL);
+    if (!text) return;
+    text[strcspn(text, "\r\n")] = '\0';
+    free(s->token);
+    s->token = text;
+    s->token_mtime = st.st_mtim;
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+    curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, s->token);
 }
 
 static bool spooled(sender *s) { return s->cfg.durable && s->stats.queue_requests > 0; }
@@ -257,6 +296,7 @@ static void *run(void *arg) {
 
         long status = 0;
         double retry_after = -1;
+        if (curl) refresh_token(s, curl);
         send_verdict v = curl ? attempt(s, curl, it, &status, &retry_after) : SEND_RETRY;
         pthread_mutex_lock(&s->lock);
         s->stats.last_status = (int)status;
@@ -309,6 +349,7 @@ sender *sender_start(const sender_config *cfg) {
     if (s->cfg.max_retry_after_s <= 0) s->cfg.max_retry_after_s = 300;
     if (!s->cfg.queue_max_bytes) s->cfg.queue_max_bytes = 64u << 20;
     for (const char *const *h = cfg->headers; h && *h; h++) s->headers = curl_slist_append(s->headers, *h);
+    for (size_t i = 0; i < cfg->n_extra_headers; i++) s->headers = curl_slist_append(s->headers, cfg->extra_headers[i]);
     /* libcurl adds "Expect: 100-continue" for large bodies; receivers don't need the round trip */
     s->headers = curl_slist_append(s->headers, "Expect:");
     s->seed = (unsigned int)now_ms() ^ (unsigned int)(uintptr_t)s;
@@ -350,7 +391,28 @@ void sender_stop(sender *s) {
     free(s->url);
     free(s->name);
     free(s->method);
+    free(s->token);
     free(s);
+}
+
+long sender_delete_now(sender *s) {
+    CURL *curl = make_handle(s);
+    if (!curl) return 0;
+    /* no body, so none of the body's headers (a gzip Content-Encoding on nothing is a 400) */
+    struct curl_slist *headers = curl_slist_append(NULL, "User-Agent: slurmpush/" SLURMPUSH_VERSION);
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, NULL);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 1L);
+    response_head body = {0};
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, NULL);
+    long status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
+    return status;
 }
 
 void sender_get_stats(sender *s, sender_stats *out) {

@@ -28,6 +28,14 @@ typedef struct {
     size_t queue_max_bytes;
     double min_backoff_s, max_backoff_s, max_retry_after_s;
     spool *durable; /* FIFO mode: every body goes through this on-disk queue (owned by the sender); NULL: memory */
+    /* transport (all optional) */
+    const char *const *extra_headers; /* "Name: value", after the protocol's own */
+    size_t n_extra_headers;
+    const char *username, *password; /* basic auth */
+    const char *bearer_token_file;   /* re-read whenever it changes */
+    const char *ca_file, *cert_file, *key_file;
+    bool insecure_skip_verify;
+    const char *proxy_url; /* "": none (the environment's proxy variables are ignored) */
 } sender_config;
 
 typedef struct {
@@ -51,6 +59,9 @@ bool sender_wait_idle(sender *s, double timeout_s);
 /* Stops the thread (abandons what is left) and frees everything. */
 void sender_stop(sender *s);
 void sender_get_stats(sender *s, sender_stats *out);
+/* A DELETE of the endpoint's URL now, from the caller's thread (Pushgateway group removal at
+ * shutdown); returns the HTTP status, 0 on a network error. */
+long sender_delete_now(sender *s);
 
 /* The policy, exposed for tests. */
 typedef enum { SEND_DONE, SEND_RETRY, SEND_RETRY_AFTER, SEND_DROP } send_verdict;

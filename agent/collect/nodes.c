@@ -158,17 +158,20 @@ static void state_text(const char *base, json_object *flags, char *out, size_t o
     size_t n = 0;
     for (; base[n] && n + 1 < sizeof lower; n++) lower[n] = (char)(base[n] >= 'A' && base[n] <= 'Z' ? base[n] + 32 : base[n]);
     lower[n] = '\0';
-    bool drain = false, completing = false;
+    bool drain = false, completing = false, planned = false;
     const char *suffix = "";
     for (size_t i = 0; i < jlen(flags); i++) {
         const char *f = jstr(json_object_array_get_idx(flags, i));
         if (!strcmp(f, "DRAIN")) drain = true;
         if (!strcmp(f, "COMPLETING")) completing = true;
+        if (!strcmp(f, "PLANNED")) planned = true;
         for (size_t k = 0; k < sizeof suffixes / sizeof *suffixes && !*suffix; k++)
             if (!strcmp(f, suffixes[k].flag)) suffix = suffixes[k].suffix;
     }
     bool busy = !strcmp(lower, "allocated") || !strcmp(lower, "mixed") || completing;
-    const char *word = drain ? (busy ? "draining" : "drained") : completing ? "completing" : lower;
+    /* an idle node the backfill scheduler plans for is "planned" in sinfo's long form */
+    const char *word = drain ? (busy ? "draining" : "drained") : completing ? "completing" : planned && !busy ? "planned" : lower;
+    if (planned && !busy && !strcmp(suffix, "-")) suffix = "";
     snprintf(out, outlen, "%s%s", word, suffix);
 }
 

@@ -60,6 +60,21 @@ check "VictoriaMetrics: every jobs/nodes family equals the independent count" \
 curl -fsS "$PGW/metrics" | grep -E "^slurm_[a-z_]+\{.*instance=\"$CLUSTER\"" > "$WORK/pgw.txt"
 check "Pushgateway: every jobs/nodes family equals the independent count" counts --metrics "$WORK/pgw.txt"
 
+# Pushgateway: a grouping value that needs @base64, gzip bodies (the default), the group deleted at shutdown
+GI="rack 7/${CLUSTER}"
+"$BIN" --label cluster=${CLUSTER}g --slurm.poll-limit=1 --web.listen-address= --pushgateway.url=$PGW \
+  --pushgateway.instance="$GI" --pushgateway.delete-on-shutdown 2> "$WORK/pgw.log" &
+PG_PID=$!
+in_pgw() { curl -fsS "$PGW/api/v1/metrics" | python3 -c '
+import json, sys
+groups = json.load(sys.stdin)["data"]
+print(sum(1 for g in groups if g["labels"].get("instance") == sys.argv[1] and "slurm_cpus_total" in g))' "$GI"; }
+for i in $(seq 40); do [ "$(in_pgw)" = 1 ] && break; sleep 0.25; done
+check "Pushgateway: gzip body, instance \"$GI\" (a / needs @base64) stored" test "$(in_pgw)" = 1
+kill -TERM $PG_PID; wait $PG_PID
+sleep 0.5
+check "Pushgateway: the group is deleted at shutdown" test "$(in_pgw)" = 0
+
 query() { curl -fsS "$PROM/api/v1/query" --data-urlencode "query=$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))'; }
 for fam in slurm_lic_total slurm_daemon_thread_count slurm_rpc_msg_type_count slurm_lic_scrape_error slurm_diag_scrape_error \
   slurm_account_collect_error slurm_job_scrape_error slurm_node_scrape_error slurm_job_scrape_duration slurm_node_scrape_duration \

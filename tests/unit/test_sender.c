@@ -26,6 +26,7 @@ typedef struct {
     int n;
     double at[MAX_REQ];
     char body[MAX_REQ][16];
+    char auth[MAX_REQ][96], tenant[MAX_REQ][32];
     char content_encoding[64], content_type[64], version[64], user_agent[64];
     int header_count_ce; /* how many Content-Encoding headers the first request had */
     struct MHD_Daemon *d;
@@ -65,6 +66,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (i < MAX_REQ) {
         r->at[i] = mono_seconds();
         snprintf(r->body[i], sizeof r->body[i], "%s", cs->body.data ? cs->body.data : "");
+        const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID");
+        snprintf(r->auth[i], sizeof r->auth[i], "%s", a ? a : "");
+        snprintf(r->tenant[i], sizeof r->tenant[i], "%s", t ? t : "");
     }
     if (i == 0) {
         const char *v;
@@ -299,6 +304,43 @@ static void test_spool_survives_a_restart_in_order(void **st) {
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_auth_and_tenant_headers(void **st) {
+    (void)st;
+    receiver r = {0};
+    receiver_start(&r);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", r.port);
+    const char *tenant[] = {"X-Scope-OrgID: team-a"};
+    sender_config basic = {.url = url, .method = "POST", .headers = rw_headers, .timeout_s = 5, .extra_headers = tenant,
+                           .n_extra_headers = 1, .username = "user", .password = "pass"};
+    sender *s = sender_start(&basic);
+    send_text(s, "a");
+    assert_true(sender_wait_idle(s, 5));
+    sender_stop(s);
+    assert_string_equal(r.auth[0], "Basic dXNlcjpwYXNz"); /* user:pass */
+    assert_string_equal(r.tenant[0], "team-a");
+    /* a bearer token from a file, re-read when the file changes */
+    char path[] = "/tmp/slurmpush-token-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(write(fd, "first\n", 6) == 6);
+    close(fd);
+    sender_config bearer = {.url = url, .method = "POST", .headers = rw_headers, .timeout_s = 5, .bearer_token_file = path};
+    s = sender_start(&bearer);
+    send_text(s, "b");
+    assert_true(sender_wait_idle(s, 5));
+    usleep(20 * 1000); /* a later modification time */
+    FILE *f = fopen(path, "w");
+    fputs("second\n", f);
+    fclose(f);
+    send_text(s, "c");
+    assert_true(sender_wait_idle(s, 5));
+    sender_stop(s);
+    unlink(path);
+    assert_string_equal(r.auth[1], "Bearer first");
+    assert_string_equal(r.auth[2], "Bearer second");
+    receiver_stop(&r);
+}
+
 static void test_policy_functions(void **st) {
     (void)st;
     assert_int_equal(classify_response(204, true), SEND_DONE);
@@ -340,6 +382,7 @@ int main(void) {
         cmocka_unit_test(test_connection_refused_is_retried),
         cmocka_unit_test(test_queue_full_drops_oldest),
         cmocka_unit_test(test_spool_survives_a_restart_in_order),
+        cmocka_unit_test(test_auth_and_tenant_headers),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
