@@ -81,6 +81,14 @@ static const char *const remote_write_headers[] = {
     NULL,
 };
 
+static const char *const remote_write_v2_headers[] = {
+    "Content-Encoding: snappy",
+    "Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request", /* no space after ';' */
+    "X-Prometheus-Remote-Write-Version: 2.0.0",
+    "User-Agent: slurmpush/" SLURMPUSH_VERSION,
+    NULL,
+};
+
 static const char *const pushgateway_headers[] = {
     "Content-Type: text/plain; version=0.0.4; charset=utf-8",
     "User-Agent: slurmpush/" SLURMPUSH_VERSION,
@@ -181,6 +189,7 @@ static int add_endpoint(agent *a, const char *url, const char *protocol, const c
                         .durable = durable};
     if (mode == SENDER_FIFO) { /* the remote-write transport options */
         const config *c = a->cfg;
+        sc.headers_v2 = c->remote_write_v2 ? remote_write_v2_headers : NULL;
         sc.extra_headers = (const char *const *)c->remote_write_headers.items;
         sc.n_extra_headers = c->remote_write_headers.n;
         sc.username = c->remote_write_username;
@@ -350,17 +359,17 @@ typedef struct {
     sender *s;
 } rw_sink;
 
-static void to_queue(void *ctx, uint8_t *body, size_t len, size_t samples) {
+static void to_queue(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
     rw_sink *sink = ctx;
-    sender_enqueue(sink->s, body, len, samples);
+    sender_enqueue2(sink->s, body, len, body_v2, len_v2, samples);
 }
 
 static void enqueue_remote_write(agent *a, const sample_set *ss) {
     for (size_t i = 0; i < a->n_remote_write; i++) {
         rw_sink sink = {a->endpoints[i].s};
         rw_stats st;
-        rw_encode(&ss, 1, a->cfg->extra_labels, a->cfg->n_extra_labels, (size_t)a->cfg->remote_write_max_samples, to_queue, &sink,
-                  &st);
+        rw_encode(&ss, 1, a->cfg->extra_labels, a->cfg->n_extra_labels, (size_t)a->cfg->remote_write_max_samples,
+                  a->cfg->remote_write_v2, to_queue, &sink, &st);
         if (i == 0 && (st.nonfinite_skipped || st.invalid_skipped)) {
             pthread_mutex_lock(&a->lock);
             a->nonfinite_skipped += st.nonfinite_skipped;

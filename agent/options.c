@@ -74,6 +74,8 @@ static const option_def option_table[] = {
      "Samples in one remote-write request at most."},
     {"remote-write.queue-max-bytes", OPT_BYTES, "67108864", NULL, AT(remote_write_queue_bytes),
      "Compressed bytes queued per endpoint at most; the oldest request is dropped (and counted) beyond."},
+    {"remote-write.protocol", OPT_STRING, "v1", NULL, AT(remote_write_protocol),
+     "v1 (remote-write 1.0) or v2 (2.0, falling back to 1.0 per endpoint on 415, 400 or a 2xx that wrote nothing)."},
     {"remote-write.spool-dir", OPT_STRING, NULL, NULL, AT(remote_write_spool_dir),
      "Directory of the durable queues (one subdirectory per endpoint): every request is written there before it is sent "
      "and survives restarts and outages; unset: memory only."},
@@ -331,6 +333,11 @@ static int validate(config *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "choose basic auth or a bearer token for remote-write, not both");
         return -1;
     }
+    if (strcmp(cfg->remote_write_protocol, "v1") && strcmp(cfg->remote_write_protocol, "v2")) {
+        snprintf(err, errlen, "--remote-write.protocol must be v1 or v2, not \"%s\"", cfg->remote_write_protocol);
+        return -1;
+    }
+    cfg->remote_write_v2 = !strcmp(cfg->remote_write_protocol, "v2");
     if (cfg->remote_write_proxy_url && !valid_http_url(cfg->remote_write_proxy_url)) {
         snprintf(err, errlen, "--remote-write.proxy-url \"%s\" is not an http:// or https:// URL", cfg->remote_write_proxy_url);
         return -1;

@@ -46,6 +46,8 @@ typedef struct config {
     int64_t remote_write_max_samples;
     int64_t remote_write_queue_bytes;
     char *remote_write_spool_dir;
+    char *remote_write_protocol;
+    bool remote_write_v2; /* derived: --remote-write.protocol=v2 */
     strlist remote_write_headers;
     char *remote_write_username;
     char *remote_write_password_file;

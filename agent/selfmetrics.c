@@ -64,6 +64,10 @@ void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
         ss_family(ss, "slurmpush_sender_queue_bytes", "Bytes waiting to be sent.", METRIC_GAUGE, "endpoint", "protocol", NULL);
     family *last = ss_family(ss, "slurmpush_sender_last_success_timestamp_seconds", "When a request last succeeded.",
                              METRIC_GAUGE, "endpoint", "protocol", NULL);
+    family *latency = ss_family(ss, "slurmpush_sender_last_request_duration_seconds", "How long the last request took.",
+                                METRIC_GAUGE, "endpoint", "protocol", NULL);
+    family *fallback = ss_family(ss, "slurmpush_sender_remote_write_v1_fallback",
+                                 "1 if the endpoint did not take remote-write 2.0 and gets 1.0.", METRIC_GAUGE, "endpoint", NULL);
     for (size_t i = 0; i < n; i++) {
         sender_stats st;
         sender_get_stats(eps[i].s, &st);
@@ -78,6 +82,8 @@ void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
         FAM_SET(qreq, (double)st.queue_requests, e, p);
         FAM_SET(qbytes, (double)st.queue_bytes, e, p);
         FAM_SET(last, (double)st.last_success_ms / 1000.0, e, p);
+        FAM_SET(latency, st.last_request_seconds, e, p);
+        if (!strcmp(p, "remote_write")) FAM_SET(fallback, st.protocol_v1_fallback ? 1 : 0, e);
     }
 }
 

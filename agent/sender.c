@@ -20,14 +20,16 @@
 typedef struct item {
     uint8_t *body;
     size_t len, samples;
-    bool from_spool; /* acknowledge it in the spool when done */
+    bool from_spool;  /* acknowledge it in the spool when done */
+    uint8_t *body_v2; /* the same samples as remote-write 2.0, or NULL */
+    size_t len_v2;
     struct item *next;
 } item;
 
 struct sender {
     sender_config cfg;
     char *url, *name, *method;
-    struct curl_slist *headers;
+    struct curl_slist *headers, *headers_v2;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -94,6 +96,7 @@ static item *pop_item(sender *s) {
 
 static void free_item(item *it) {
     if (!it) return;
+    free(it->body_v2);
     free(it->body);
     free(it);
 }
@@ -108,11 +111,44 @@ static void sync_spool_stats(sender *s) {
     s->stats.samples_evicted = st.dropped_samples;
 }
 
-void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples) {
+/* A spool record holding both encodings: "RW2C", the 1.0 length, the 1.0 body, the 2.0 body. */
+static const uint8_t BOTH_MAGIC[4] = {'R', 'W', '2', 'C'};
+
+static uint8_t *pack_both(const uint8_t *b1, size_t l1, const uint8_t *b2, size_t l2, size_t *len) {
+    *len = 8 + l1 + l2;
+    uint8_t *out = xmalloc(*len);
+    memcpy(out, BOTH_MAGIC, 4);
+    for (int i = 0; i < 4; i++) out[4 + i] = (uint8_t)(l1 >> (8 * i));
+    memcpy(out + 8, b1, l1);
+    memcpy(out + 8 + l1, b2, l2);
+    return out;
+}
+
+/* Splits a spool record back into the 1.0 and 2.0 bodies (a plain record is 1.0 only). */
+static void unpack_both(item *it) {
+    if (it->len < 8 || memcmp(it->body, BOTH_MAGIC, 4)) return;
+    size_t l1 = (size_t)it->body[4] | (size_t)it->body[5] << 8 | (size_t)it->body[6] << 16 | (size_t)it->body[7] << 24;
+    if (l1 > it->len - 8) return;
+    size_t l2 = it->len - 8 - l1;
+    uint8_t *b1 = xmalloc(l1 ? l1 : 1), *b2 = xmalloc(l2 ? l2 : 1);
+    memcpy(b1, it->body + 8, l1);
+    memcpy(b2, it->body + 8 + l1, l2);
+    free(it->body);
+    it->body = b1, it->len = l1, it->body_v2 = b2, it->len_v2 = l2;
+}
+
+void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples) { sender_enqueue2(s, body, len, NULL, 0, samples); }
+
+void sender_enqueue2(sender *s, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
     pthread_mutex_lock(&s->lock);
     if (s->cfg.durable) {
-        if (spool_append(s->cfg.durable, body, len, samples) == 0) {
+        size_t rec_len = len;
+        uint8_t *rec = body_v2 ? pack_both(body, len, body_v2, len_v2, &rec_len) : body;
+        int rc = spool_append(s->cfg.durable, rec, rec_len, samples);
+        if (rec != body) free(rec);
+        if (rc == 0) {
             free(body);
+            free(body_v2);
             sync_spool_stats(s);
             pthread_cond_broadcast(&s->changed);
             pthread_mutex_unlock(&s->lock);
@@ -122,7 +158,7 @@ void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples) {
         log_kv(LOG_ERROR, "spool write failed; queueing in memory", "endpoint", s->name, "error", strerror(errno), NULL);
     }
     item *it = xcalloc(1, sizeof *it);
-    *it = (item){.body = body, .len = len, .samples = samples};
+    *it = (item){.body = body, .len = len, .samples = samples, .body_v2 = body_v2, .len_v2 = len_v2};
     if (s->cfg.mode == SENDER_LATEST_ONLY) {
         /* a newer snapshot makes the waiting one worthless */
         while (s->head) free_item(pop_item(s));
@@ -156,11 +192,13 @@ static size_t keep_body(char *data, size_t size, size_t n, void *userdata) {
 
 typedef struct {
     char retry_after[64];
+    bool written; /* an X-Prometheus-Remote-Write-*-Written header came back */
 } response_headers;
 
 static size_t keep_header(char *data, size_t size, size_t n, void *userdata) {
     response_headers *h = userdata;
     size_t len = size * n;
+    if (len > 30 && !strncasecmp(data, "X-Prometheus-Remote-Write-", 26) && memmem(data, len, "-Written:", 9)) h->written = true;
     if (len > 12 && !strncasecmp(data, "Retry-After:", 12)) {
         size_t vlen = len - 12 < sizeof h->retry_after - 1 ? len - 12 : sizeof h->retry_after - 1;
         memcpy(h->retry_after, data + 12, vlen);
@@ -189,13 +227,27 @@ static void pause_for(sender *s, double seconds) {
 static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status, double *retry_after) {
     response_head body = {0};
     response_headers hdrs = {0};
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, it->body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+    bool v2 = it->body_v2 && s->headers_v2 && !s->stats.protocol_v1_fallback;
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, v2 ? it->body_v2 : it->body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(v2 ? it->len_v2 : it->len));
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, v2 ? s->headers_v2 : s->headers);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdrs);
+    double t0 = mono_seconds();
     CURLcode rc = curl_easy_perform(curl);
+    s->stats.last_request_seconds = mono_seconds() - t0;
     *status = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    /* a receiver that does not take 2.0: 415, 400, or a 2xx that wrote nothing (a 1.0 receiver
+     * decodes a 2.0 body as an empty 1.0 request); the same samples go again as 1.0 at once */
+    if (v2 && rc == CURLE_OK && (*status == 415 || *status == 400 || (*status / 100 == 2 && !hdrs.written))) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.protocol_v1_fallback = true;
+        pthread_mutex_unlock(&s->lock);
+        log_kv(LOG_WARN, "receiver does not take remote-write 2.0; falling back to 1.0 for this endpoint", "endpoint", s->name,
+               "status", LOG_INT(*status), "response", body.text, NULL);
+        return attempt(s, curl, it, status, retry_after);
+    }
     *retry_after = parse_retry_after(hdrs.retry_after[0] ? hdrs.retry_after : NULL, time(NULL));
     if (*retry_after > s->cfg.max_retry_after_s) *retry_after = s->cfg.max_retry_after_s;
     send_verdict v = classify_response(*status, rc == CURLE_OK);
@@ -275,6 +327,7 @@ static item *peek_spool(sender *s) {
         return NULL;
     }
     it->from_spool = true;
+    unpack_both(it);
     return it;
 }
 
@@ -350,6 +403,10 @@ sender *sender_start(const sender_config *cfg) {
     if (!s->cfg.queue_max_bytes) s->cfg.queue_max_bytes = 64u << 20;
     for (const char *const *h = cfg->headers; h && *h; h++) s->headers = curl_slist_append(s->headers, *h);
     for (size_t i = 0; i < cfg->n_extra_headers; i++) s->headers = curl_slist_append(s->headers, cfg->extra_headers[i]);
+    for (const char *const *h = cfg->headers_v2; h && *h; h++) s->headers_v2 = curl_slist_append(s->headers_v2, *h);
+    for (size_t i = 0; cfg->headers_v2 && i < cfg->n_extra_headers; i++)
+        s->headers_v2 = curl_slist_append(s->headers_v2, cfg->extra_headers[i]);
+    if (s->headers_v2) s->headers_v2 = curl_slist_append(s->headers_v2, "Expect:");
     /* libcurl adds "Expect: 100-continue" for large bodies; receivers don't need the round trip */
     s->headers = curl_slist_append(s->headers, "Expect:");
     s->seed = (unsigned int)now_ms() ^ (unsigned int)(uintptr_t)s;
@@ -385,6 +442,7 @@ void sender_stop(sender *s) {
     free_item(s->inflight);
     while (s->head) free_item(pop_item(s));
     curl_slist_free_all(s->headers);
+    curl_slist_free_all(s->headers_v2);
     spool_close(s->cfg.durable);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->changed);

@@ -21,8 +21,9 @@ typedef enum { SENDER_FIFO, SENDER_LATEST_ONLY } sender_mode;
 typedef struct {
     const char *name; /* for logs and metrics: the URL without credentials */
     const char *url;
-    const char *method;         /* "POST" or "PUT" */
-    const char *const *headers; /* NULL-terminated "Name: value" lines */
+    const char *method;            /* "POST" or "PUT" */
+    const char *const *headers;    /* NULL-terminated "Name: value" lines */
+    const char *const *headers_v2; /* the same for remote-write 2.0 bodies (NULL: never sent) */
     sender_mode mode;
     double timeout_s;
     size_t queue_max_bytes;
@@ -45,7 +46,9 @@ typedef struct {
     uint64_t retries;
     size_t queue_requests, queue_bytes;
     int64_t last_success_ms;
-    int last_status; /* HTTP status of the last attempt, 0 = network error */
+    int last_status;           /* HTTP status of the last attempt, 0 = network error */
+    bool protocol_v1_fallback; /* the endpoint did not take remote-write 2.0 */
+    double last_request_seconds;
 } sender_stats;
 
 typedef struct sender sender;
@@ -54,6 +57,10 @@ typedef struct sender sender;
 sender *sender_start(const sender_config *cfg);
 /* Takes ownership of body (malloc'd). */
 void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples);
+/* The same with the samples also encoded as remote-write 2.0 (body_v2 may be NULL): the 2.0 body
+ * is sent while the endpoint takes it; on 415, 400 or a 2xx without the *-Written headers the
+ * endpoint falls back to 1.0 for good and the same samples go again as the 1.0 body. */
+void sender_enqueue2(sender *s, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples);
 /* Waits until nothing is queued or in flight, at most timeout_s; true if it all went. */
 bool sender_wait_idle(sender *s, double timeout_s);
 /* Stops the thread (abandons what is left) and frees everything. */

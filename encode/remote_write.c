@@ -8,13 +8,42 @@
 
 #include "labels.h"
 #include "remote.pb-c.h"
+#include "remote2.pb-c.h"
 
-/* One request being filled: protobuf-c structs live in the arena until the body is packed. */
+/* One request being filled: protobuf-c structs live in the arena until the body is packed.
+ * With v2, the same series also go into a 2.0 request whose strings are a symbol table. */
 typedef struct {
     arena mem;
     Prometheus__TimeSeries **series;
     size_t n, cap;
+    bool v2;
+    Io__Prometheus__Write__V2__TimeSeries **series2;
+    htab symbol_index;
+    char **symbols;
+    size_t nsymbols, symbols_cap;
 } request;
+
+static uint8_t *snappy_block(const uint8_t *raw, size_t raw_len, size_t *out_len) {
+    *out_len = snappy_max_compressed_length(raw_len);
+    uint8_t *out = xmalloc(*out_len);
+    /* cannot fail: the buffer is sized by snappy itself */
+    if (snappy_compress((const char *)raw, raw_len, (char *)out, out_len) != SNAPPY_OK) abort();
+    return out;
+}
+
+static uint8_t *pack_v2(request *r, size_t *out_len) {
+    Io__Prometheus__Write__V2__Request req = IO__PROMETHEUS__WRITE__V2__REQUEST__INIT;
+    req.n_symbols = r->nsymbols;
+    req.symbols = r->symbols;
+    req.n_timeseries = r->n;
+    req.timeseries = r->series2;
+    size_t raw_len = io__prometheus__write__v2__request__get_packed_size(&req);
+    uint8_t *raw = xmalloc(raw_len);
+    io__prometheus__write__v2__request__pack(&req, raw);
+    uint8_t *out = snappy_block(raw, raw_len, out_len);
+    free(raw);
+    return out;
+}
 
 static void flush(request *r, rw_emit_fn emit, void *ctx, rw_stats *st) {
     if (!r->n) return;
@@ -24,18 +53,60 @@ static void flush(request *r, rw_emit_fn emit, void *ctx, rw_stats *st) {
     size_t raw_len = prometheus__write_request__get_packed_size(&wr);
     uint8_t *raw = xmalloc(raw_len);
     prometheus__write_request__pack(&wr, raw);
-    size_t out_len = snappy_max_compressed_length(raw_len);
-    uint8_t *out = xmalloc(out_len);
-    if (snappy_compress((const char *)raw, raw_len, (char *)out, &out_len) != SNAPPY_OK)
-        abort(); /* cannot fail: buffer sized by snappy */
+    size_t out_len, out2_len = 0;
+    uint8_t *out = snappy_block(raw, raw_len, &out_len), *out2 = r->v2 ? pack_v2(r, &out2_len) : NULL;
     free(raw);
     st->samples += r->n;
     st->requests++;
     st->raw_bytes += raw_len;
     st->compressed_bytes += out_len;
-    emit(ctx, out, out_len, r->n);
+    emit(ctx, out, out_len, out2, out2_len, r->n);
     arena_free(&r->mem);
+    htab_free(&r->symbol_index);
     r->n = 0;
+    r->nsymbols = 0;
+}
+
+/* The index of s in the request's symbol table (symbols[0] is ""). */
+static uint32_t symbol(request *r, const char *s) {
+    if (r->nsymbols == 0) {
+        if (!r->symbols) r->symbols = xmalloc((r->symbols_cap = 64) * sizeof *r->symbols);
+        r->symbols[r->nsymbols++] = "";
+        htab_insert(&r->symbol_index, "", 0);
+    }
+    size_t n = strlen(s);
+    long k = htab_find(&r->symbol_index, s, n);
+    if (k >= 0) return (uint32_t)k;
+    if (r->nsymbols == r->symbols_cap) r->symbols = xrealloc(r->symbols, (r->symbols_cap *= 2) * sizeof *r->symbols);
+    r->symbols[r->nsymbols] = (char *)s; /* the set's strings outlive the request */
+    htab_insert(&r->symbol_index, s, n);
+    return (uint32_t)r->nsymbols++;
+}
+
+/* The 2.0 twin of the 1.0 series t just added: label refs into the symbol table, metadata. */
+static void add_series_v2(request *r, const family *f, const Prometheus__TimeSeries *t) {
+    Io__Prometheus__Write__V2__TimeSeries *t2 = arena_alloc(&r->mem, sizeof *t2);
+    io__prometheus__write__v2__time_series__init(t2);
+    t2->n_labels_refs = 2 * t->n_labels;
+    t2->labels_refs = arena_alloc(&r->mem, t2->n_labels_refs * sizeof(uint32_t));
+    for (size_t i = 0; i < t->n_labels; i++) {
+        t2->labels_refs[2 * i] = symbol(r, t->labels[i]->name);
+        t2->labels_refs[2 * i + 1] = symbol(r, t->labels[i]->value);
+    }
+    Io__Prometheus__Write__V2__Sample *sample = arena_alloc(&r->mem, sizeof *sample);
+    io__prometheus__write__v2__sample__init(sample);
+    sample->value = t->samples[0]->value;
+    sample->timestamp = t->samples[0]->timestamp;
+    t2->n_samples = 1;
+    t2->samples = arena_alloc(&r->mem, sizeof *t2->samples);
+    t2->samples[0] = sample;
+    Io__Prometheus__Write__V2__Metadata *meta = arena_alloc(&r->mem, sizeof *meta);
+    io__prometheus__write__v2__metadata__init(meta);
+    meta->type = f->type == METRIC_COUNTER ? IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_COUNTER
+                                           : IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_GAUGE;
+    meta->help_ref = symbol(r, f->help);
+    t2->metadata = meta;
+    r->series2[r->n - 1] = t2;
 }
 
 static bool sendable(double v) { return isfinite(v) || is_stale_nan(v); }
@@ -74,8 +145,10 @@ static void add_series(request *r, const family *f, const series *s, const label
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 256;
         r->series = xrealloc(r->series, r->cap * sizeof *r->series);
+        r->series2 = xrealloc(r->series2, r->cap * sizeof *r->series2);
     }
     r->series[r->n++] = t;
+    if (r->v2) add_series_v2(r, f, t);
 }
 
 static bool family_names_valid(const family *f, const label_slot *slots, size_t nslots) {
@@ -86,9 +159,9 @@ static bool family_names_valid(const family *f, const label_slot *slots, size_t 
 }
 
 void rw_encode(const sample_set *const *sets, size_t nsets, const label_pair *extra, size_t n_extra, size_t max_samples,
-               rw_emit_fn emit, void *ctx, rw_stats *st) {
+               bool also_v2, rw_emit_fn emit, void *ctx, rw_stats *st) {
     *st = (rw_stats){0};
-    request r = {0};
+    request r = {.v2 = also_v2};
     label_slot *slots = NULL;
     size_t slots_cap = 0;
     for (size_t i = 0; i < nsets; i++) {
@@ -116,5 +189,7 @@ void rw_encode(const sample_set *const *sets, size_t nsets, const label_pair *ex
     }
     flush(&r, emit, ctx, st);
     free(r.series);
+    free(r.series2);
+    free(r.symbols);
     free(slots);
 }

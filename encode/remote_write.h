@@ -5,6 +5,7 @@
 #ifndef SLURMPUSH_REMOTE_WRITE_H
 #define SLURMPUSH_REMOTE_WRITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,10 +20,11 @@ typedef struct {
     size_t raw_bytes, compressed_bytes;
 } rw_stats;
 
-/* Receives one compressed request body; takes ownership of body (free() it). */
-typedef void (*rw_emit_fn)(void *ctx, uint8_t *body, size_t len, size_t samples);
+/* Receives one request: its remote-write 1.0 body and, when asked for, the same samples as a
+ * remote-write 2.0 body (else NULL); both snappy-compressed; takes ownership (free() them). */
+typedef void (*rw_emit_fn)(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples);
 
 void rw_encode(const sample_set *const *sets, size_t nsets, const label_pair *extra, size_t n_extra, size_t max_samples,
-               rw_emit_fn emit, void *ctx, rw_stats *stats);
+               bool also_v2, rw_emit_fn emit, void *ctx, rw_stats *stats);
 
 #endif

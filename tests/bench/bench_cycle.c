@@ -11,7 +11,9 @@
 #include "encode/remote_write.h"
 #include "encode/text.h"
 
-static void discard(void *ctx, uint8_t *body, size_t len, size_t samples) {
+static void discard(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
+    free(body_v2);
+    (void)len_v2;
     (void)ctx;
     (void)len;
     (void)samples;
@@ -56,7 +58,7 @@ int main(int argc, char **argv) {
     }
     double t_parse = cpu_seconds();
     rw_stats st;
-    rw_encode((const sample_set *const *)sets, 2, extra, 1, 2000, discard, NULL, &st);
+    rw_encode((const sample_set *const *)sets, 2, extra, 1, 2000, false, discard, NULL, &st);
     double t_rw = cpu_seconds();
     buf text = {0};
     text_encode((const sample_set *const *)sets, 2, extra, 1, false, &text);

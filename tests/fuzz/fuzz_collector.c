@@ -13,7 +13,9 @@
 #error "define FUZZ_COLLECTOR"
 #endif
 
-static void discard(void *ctx, uint8_t *body, size_t len, size_t samples) {
+static void discard(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
+    free(body_v2);
+    (void)len_v2;
     (void)ctx, (void)len, (void)samples;
     free(body);
 }
@@ -42,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const sample_set *sets[] = {ss};
     label_pair extra[] = {{"cluster", "fuzz"}};
     rw_stats st;
-    rw_encode(sets, 1, extra, 1, 100, discard, NULL, &st);
+    rw_encode(sets, 1, extra, 1, 100, true, discard, NULL, &st);
     buf out = {0};
     text_encode(sets, 1, extra, 1, true, &out);
     buf_free(&out);

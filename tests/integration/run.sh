@@ -60,6 +60,19 @@ check "VictoriaMetrics: every jobs/nodes family equals the independent count" \
 curl -fsS "$PGW/metrics" | grep -E "^slurm_[a-z_]+\{.*instance=\"$CLUSTER\"" > "$WORK/pgw.txt"
 check "Pushgateway: every jobs/nodes family equals the independent count" counts --metrics "$WORK/pgw.txt"
 
+# remote-write 2.0 asked for; Prometheus 2.42 and VictoriaMetrics 1.79 take only 1.0: the fallback delivers all
+V2=${CLUSTER}v2
+"$BIN" --once --label cluster=$V2 --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --remote-write.protocol=v2 \
+  --remote-write.url=$PROM/api/v1/write --remote-write.url=$VM/api/v1/write 2> "$WORK/v2.log"
+check "remote-write 2.0 --once exits 0" test $? = 0
+check "both receivers made slurmpush fall back to 1.0 (2xx that wrote nothing)" test "$(grep -c 'falling back to 1.0' "$WORK/v2.log")" = 2
+v2counts() { python3 "$HERE/../check_counts.py" --squeue "$WORK/squeue.txt" --sinfo "$WORK/sinfo.txt" "$@"; }
+check "remote-write 2.0 with fallback: Prometheus has every jobs/nodes family right" \
+  v2counts --prometheus $PROM --match "{__name__=~\"slurm_.+\",cluster=\"$V2\",job=\"\"}"
+curl -fsS "$VM/internal/force_flush" >/dev/null; sleep 1
+check "remote-write 2.0 with fallback: VictoriaMetrics has every jobs/nodes family right" \
+  v2counts --prometheus $VM --match "{__name__=~\"slurm_.+\",cluster=\"$V2\"}"
+
 # Pushgateway: a grouping value that needs @base64, gzip bodies (the default), the group deleted at shutdown
 GI="rack 7/${CLUSTER}"
 "$BIN" --label cluster=${CLUSTER}g --slurm.poll-limit=1 --web.listen-address= --pushgateway.url=$PGW \

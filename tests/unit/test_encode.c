@@ -14,6 +14,7 @@
 #include "encode/remote_write.h"
 #include "encode/text.h"
 #include "remote.pb-c.h"
+#include "remote2.pb-c.h"
 
 static void test_format_value_like_go(void **st) {
     (void)st;
@@ -109,7 +110,9 @@ typedef struct {
     size_t n, samples[16];
 } captured;
 
-static void capture(void *ctx, uint8_t *body, size_t len, size_t samples) {
+static void capture(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
+    free(body_v2);
+    (void)len_v2;
     captured *c = ctx;
     size_t raw_len;
     assert_int_equal(snappy_uncompressed_length((const char *)body, len, &raw_len), SNAPPY_OK);
@@ -133,7 +136,7 @@ static void test_remote_write_roundtrip(void **st) {
     captured c = {0};
     rw_stats stats;
     const sample_set *sets[] = {ss};
-    rw_encode(sets, 1, extra, 1, 2000, capture, &c, &stats);
+    rw_encode(sets, 1, extra, 1, 2000, false, capture, &c, &stats);
     assert_int_equal(c.n, 1);
     assert_int_equal(stats.samples, 4);
     Prometheus__WriteRequest *wr = c.reqs[0];
@@ -169,7 +172,7 @@ static void test_remote_write_values_and_empty_labels(void **st) {
     captured c = {0};
     rw_stats stats;
     const sample_set *sets[] = {ss};
-    rw_encode(sets, 1, NULL, 0, 2000, capture, &c, &stats);
+    rw_encode(sets, 1, NULL, 0, 2000, false, capture, &c, &stats);
     assert_int_equal(stats.nonfinite_skipped, 2);
     assert_int_equal(c.reqs[0]->n_timeseries, 2);
     Prometheus__TimeSeries *empty = c.reqs[0]->timeseries[0];
@@ -196,7 +199,7 @@ static void test_remote_write_batches(void **st) {
     captured c = {0};
     rw_stats stats;
     const sample_set *sets[] = {ss};
-    rw_encode(sets, 1, NULL, 0, 10, capture, &c, &stats);
+    rw_encode(sets, 1, NULL, 0, 10, false, capture, &c, &stats);
     assert_int_equal(c.n, 3);
     assert_int_equal(c.samples[0], 10);
     assert_int_equal(c.samples[2], 5);
@@ -236,6 +239,62 @@ static void test_vanished_series_get_one_marker(void **st) {
     ss_free(next);
 }
 
+typedef struct {
+    Io__Prometheus__Write__V2__Request *req;
+    Prometheus__WriteRequest *v1;
+} captured_v2;
+
+static void *unsnappy(const uint8_t *body, size_t len, size_t *raw_len) {
+    assert_int_equal(snappy_uncompressed_length((const char *)body, len, raw_len), SNAPPY_OK);
+    char *raw = malloc(*raw_len);
+    assert_int_equal(snappy_uncompress((const char *)body, len, raw, raw_len), SNAPPY_OK);
+    return raw;
+}
+
+static void capture_v2(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
+    (void)samples;
+    captured_v2 *c = ctx;
+    size_t n;
+    void *raw = unsnappy(body, len, &n);
+    c->v1 = prometheus__write_request__unpack(NULL, n, raw);
+    free(raw);
+    raw = unsnappy(body_v2, len_v2, &n);
+    c->req = io__prometheus__write__v2__request__unpack(NULL, n, raw);
+    free(raw);
+    free(body);
+    free(body_v2);
+}
+
+static void test_remote_write_v2_same_samples(void **st) {
+    (void)st;
+    sample_set *ss = example_set();
+    label_pair extra[] = {{"cluster", "c1"}};
+    captured_v2 c = {0};
+    rw_stats stats;
+    const sample_set *sets[] = {ss};
+    rw_encode(sets, 1, extra, 1, 2000, true, capture_v2, &c, &stats);
+    assert_non_null(c.req);
+    assert_string_equal(c.req->symbols[0], "");
+    assert_int_equal(c.req->n_timeseries, c.v1->n_timeseries);
+    for (size_t i = 0; i < c.req->n_timeseries; i++) {
+        Io__Prometheus__Write__V2__TimeSeries *t2 = c.req->timeseries[i];
+        Prometheus__TimeSeries *t1 = c.v1->timeseries[i];
+        assert_int_equal(t2->n_labels_refs, 2 * t1->n_labels);
+        for (size_t k = 0; k < t1->n_labels; k++) {
+            assert_true(t2->labels_refs[2 * k] < c.req->n_symbols && t2->labels_refs[2 * k + 1] < c.req->n_symbols);
+            assert_string_equal(c.req->symbols[t2->labels_refs[2 * k]], t1->labels[k]->name);
+            assert_string_equal(c.req->symbols[t2->labels_refs[2 * k + 1]], t1->labels[k]->value);
+        }
+        assert_true(t2->samples[0]->value == t1->samples[0]->value);
+        assert_int_equal(t2->samples[0]->timestamp, t1->samples[0]->timestamp);
+        assert_int_equal(t2->metadata->type, IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_GAUGE);
+        assert_true(t2->metadata->help_ref > 0);
+    }
+    io__prometheus__write__v2__request__free_unpacked(c.req, NULL);
+    prometheus__write_request__free_unpacked(c.v1, NULL);
+    ss_free(ss);
+}
+
 static void test_stale_nan_bits(void **st) {
     (void)st;
     double v = stale_nan();
@@ -255,6 +314,7 @@ int main(void) {
         cmocka_unit_test(test_remote_write_values_and_empty_labels),
         cmocka_unit_test(test_remote_write_batches),
         cmocka_unit_test(test_stale_nan_bits),
+        cmocka_unit_test(test_remote_write_v2_same_samples),
         cmocka_unit_test(test_vanished_series_get_one_marker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,7 +26,8 @@ typedef struct {
     int n;
     double at[MAX_REQ];
     char body[MAX_REQ][16];
-    char auth[MAX_REQ][96], tenant[MAX_REQ][32];
+    char auth[MAX_REQ][96], tenant[MAX_REQ][32], type[MAX_REQ][80];
+    bool answer_written; /* send X-Prometheus-Remote-Write-Samples-Written, as a 2.0 receiver does */
     char content_encoding[64], content_type[64], version[64], user_agent[64];
     int header_count_ce; /* how many Content-Encoding headers the first request had */
     struct MHD_Daemon *d;
@@ -70,6 +71,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID");
         snprintf(r->auth[i], sizeof r->auth[i], "%s", a ? a : "");
         snprintf(r->tenant[i], sizeof r->tenant[i], "%s", t ? t : "");
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+        snprintf(r->type[i], sizeof r->type[i], "%s", ct ? ct : "");
     }
     if (i == 0) {
         const char *v;
@@ -92,6 +95,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *msg = status == 400 ? "bad sample" : "";
     struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
     if (status == 429 && r->retry_after) MHD_add_response_header(resp, "Retry-After", r->retry_after);
+    if (r->answer_written) MHD_add_response_header(resp, "X-Prometheus-Remote-Write-Samples-Written", "1");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -270,7 +274,10 @@ static void test_spool_survives_a_restart_in_order(void **st) {
     assert_non_null(mkdtemp(dir));
     char err[256];
     /* outage: nothing answers; three requests are accepted and spooled, then the agent stops */
-    sender_config down = {.url = "http://127.0.0.1:1/api/v1/write", .method = "POST", .headers = rw_headers, .timeout_s = 1,
+    sender_config down = {.url = "http://127.0.0.1:1/api/v1/write",
+                          .method = "POST",
+                          .headers = rw_headers,
+                          .timeout_s = 1,
                           .durable = spool_open(dir, 1 << 20, err, sizeof err)};
     assert_non_null(down.durable);
     sender *s = sender_start(&down);
@@ -287,7 +294,10 @@ static void test_spool_survives_a_restart_in_order(void **st) {
     receiver_start(&r);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", r.port);
-    sender_config up = {.url = url, .method = "POST", .headers = rw_headers, .timeout_s = 5,
+    sender_config up = {.url = url,
+                        .method = "POST",
+                        .headers = rw_headers,
+                        .timeout_s = 5,
                         .durable = spool_open(dir, 1 << 20, err, sizeof err)};
     s = sender_start(&up);
     send_text(s, "d");
@@ -311,8 +321,14 @@ static void test_auth_and_tenant_headers(void **st) {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", r.port);
     const char *tenant[] = {"X-Scope-OrgID: team-a"};
-    sender_config basic = {.url = url, .method = "POST", .headers = rw_headers, .timeout_s = 5, .extra_headers = tenant,
-                           .n_extra_headers = 1, .username = "user", .password = "pass"};
+    sender_config basic = {.url = url,
+                           .method = "POST",
+                           .headers = rw_headers,
+                           .timeout_s = 5,
+                           .extra_headers = tenant,
+                           .n_extra_headers = 1,
+                           .username = "user",
+                           .password = "pass"};
     sender *s = sender_start(&basic);
     send_text(s, "a");
     assert_true(sender_wait_idle(s, 5));
@@ -339,6 +355,48 @@ static void test_auth_and_tenant_headers(void **st) {
     assert_string_equal(r.auth[1], "Bearer first");
     assert_string_equal(r.auth[2], "Bearer second");
     receiver_stop(&r);
+}
+
+static const char *const rw2_headers[] = {"Content-Encoding: snappy",
+                                          "Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request",
+                                          "X-Prometheus-Remote-Write-Version: 2.0.0", "User-Agent: slurmpush/test", NULL};
+
+static void send_both(sender *s, const char *v1, const char *v2) {
+    uint8_t *b1 = (uint8_t *)strdup(v1), *b2 = (uint8_t *)strdup(v2);
+    sender_enqueue2(s, b1, strlen(v1), b2, strlen(v2), 1);
+}
+
+/* status script for the first request, whether the receiver answers with the Written headers,
+ * and what must happen: the bodies received, in order */
+static void run_v2_case(int first_status, bool written, const char *want0, const char *want1, bool want_fallback) {
+    receiver r = {.script = {first_status}, .answer_written = written};
+    receiver_start(&r);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", r.port);
+    sender_config cfg = {.url = url, .method = "POST", .headers = rw_headers, .headers_v2 = rw2_headers, .timeout_s = 5};
+    sender *s = sender_start(&cfg);
+    send_both(s, "v1-a", "v2-a");
+    assert_true(sender_wait_idle(s, 5));
+    send_both(s, "v1-b", "v2-b");
+    assert_true(sender_wait_idle(s, 5));
+    sender_stats stats;
+    sender_get_stats(s, &stats);
+    sender_stop(s);
+    assert_string_equal(r.body[0], "v2-a");
+    assert_true(strstr(r.type[0], "proto=io.prometheus.write.v2.Request") != NULL);
+    assert_string_equal(r.body[1], want0);
+    assert_string_equal(r.body[2], want1);
+    assert_int_equal(stats.protocol_v1_fallback, want_fallback);
+    if (want_fallback) assert_string_equal(r.type[1], "application/x-protobuf");
+    receiver_stop(&r);
+}
+
+static void test_remote_write_v2_and_fallback(void **st) {
+    (void)st;
+    run_v2_case(204, true, "v2-b", "", false);     /* a 2.0 receiver: stays 2.0 */
+    run_v2_case(204, false, "v1-a", "v1-b", true); /* 2xx that wrote nothing: the same samples again as 1.0, then 1.0 */
+    run_v2_case(415, false, "v1-a", "v1-b", true); /* unsupported media type */
+    run_v2_case(400, false, "v1-a", "v1-b", true); /* a 1.x receiver's answer to a body it cannot decode */
 }
 
 static void test_policy_functions(void **st) {
@@ -383,6 +441,7 @@ int main(void) {
         cmocka_unit_test(test_queue_full_drops_oldest),
         cmocka_unit_test(test_spool_survives_a_restart_in_order),
         cmocka_unit_test(test_auth_and_tenant_headers),
+        cmocka_unit_test(test_remote_write_v2_and_fallback),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
