@@ -160,7 +160,7 @@ static char *spool_dir_for(const char *base, const char *url) {
 /* Starts one endpoint's sender; its name in logs and labels is the URL without secrets.
  * Returns -1 if its spool cannot be opened. */
 static int add_endpoint(agent *a, const char *url, const char *protocol, const char *method, const char *const *headers,
-                        sender_mode mode) {
+                        sender_mode mode, const endpoint_options *eo) {
     spool *durable = NULL;
     if (mode == SENDER_FIFO && a->cfg->remote_write_spool_dir) {
         char err[512];
@@ -187,19 +187,19 @@ static int add_endpoint(agent *a, const char *url, const char *protocol, const c
                         .timeout_s = a->cfg->remote_write_timeout,
                         .queue_max_bytes = (size_t)a->cfg->remote_write_queue_bytes,
                         .durable = durable};
-    if (mode == SENDER_FIFO) { /* the remote-write transport options */
-        const config *c = a->cfg;
-        sc.headers_v2 = c->remote_write_v2 ? remote_write_v2_headers : NULL;
-        sc.extra_headers = (const char *const *)c->remote_write_headers.items;
-        sc.n_extra_headers = c->remote_write_headers.n;
-        sc.username = c->remote_write_username;
-        sc.password = c->remote_write_password;
-        sc.bearer_token_file = c->remote_write_bearer_token_file;
-        sc.ca_file = c->remote_write_ca_file;
-        sc.cert_file = c->remote_write_cert_file;
-        sc.key_file = c->remote_write_key_file;
-        sc.insecure_skip_verify = c->remote_write_insecure;
-        sc.proxy_url = c->remote_write_proxy_url;
+    if (eo) { /* the remote-write endpoint's own transport options */
+        sc.headers_v2 = eo->v2 ? remote_write_v2_headers : NULL;
+        sc.extra_headers = (const char *const *)eo->headers.items;
+        sc.n_extra_headers = eo->headers.n;
+        sc.username = eo->username;
+        sc.password = eo->password;
+        sc.bearer_token_file = eo->bearer_token_file;
+        sc.ca_file = eo->ca_file;
+        sc.cert_file = eo->cert_file;
+        sc.key_file = eo->key_file;
+        sc.server_name = eo->server_name;
+        sc.insecure_skip_verify = eo->insecure;
+        sc.proxy_url = eo->proxy_url;
     }
     a->endpoints[a->n_endpoints++] = (endpoint_ref){name, protocol, sender_start(&sc)};
     return 0;
@@ -228,14 +228,15 @@ static int start_endpoints(agent *a) {
     a->endpoints = xcalloc(n ? n : 1, sizeof *a->endpoints);
     if (cfg->dry_run) return 0;
     for (size_t i = 0; i < cfg->remote_write_urls.n; i++) {
-        if (add_endpoint(a, cfg->remote_write_urls.items[i], "remote_write", "POST", remote_write_headers, SENDER_FIFO) < 0)
+        if (add_endpoint(a, cfg->remote_write_urls.items[i], "remote_write", "POST", remote_write_headers, SENDER_FIFO,
+                         &cfg->rw_endpoints[i]) < 0)
             return -1;
         a->n_remote_write++;
     }
     if (cfg->pushgateway_url) {
         a->pushgateway_group_url = pushgateway_group_url(cfg);
         add_endpoint(a, a->pushgateway_group_url, "pushgateway", "PUT",
-                     cfg->pushgateway_gzip ? pushgateway_gzip_headers : pushgateway_headers, SENDER_LATEST_ONLY);
+                     cfg->pushgateway_gzip ? pushgateway_gzip_headers : pushgateway_headers, SENDER_LATEST_ONLY, NULL);
     }
     return 0;
 }
@@ -369,7 +370,7 @@ static void enqueue_remote_write(agent *a, const sample_set *ss) {
         rw_sink sink = {a->endpoints[i].s};
         rw_stats st;
         rw_encode(&ss, 1, a->cfg->extra_labels, a->cfg->n_extra_labels, (size_t)a->cfg->remote_write_max_samples,
-                  a->cfg->remote_write_v2, to_queue, &sink, &st);
+                  a->cfg->rw_endpoints[i].v2, to_queue, &sink, &st);
         if (i == 0 && (st.nonfinite_skipped || st.invalid_skipped)) {
             pthread_mutex_lock(&a->lock);
             a->nonfinite_skipped += st.nonfinite_skipped;

@@ -22,103 +22,113 @@ typedef enum { OPT_STRING, OPT_BOOL, OPT_SECONDS, OPT_BYTES, OPT_COUNT, OPT_LIST
 typedef struct {
     const char *name; /* long name; also accepted with one dash, as the seed's Go flags */
     opt_type type;
-    const char *def; /* default, as text; NULL = unset */
+    bool per_endpoint; /* offset is into endpoint_options: the last --remote-write.url's, or the default */
+    const char *def;   /* default, as text; NULL = unset */
     const char *env; /* environment variable read before the command line, or NULL */
     size_t offset;   /* where the value lands in struct config */
     const char *help;
 } option_def;
 
 #define AT(field) offsetof(config, field)
+#define EP(field) offsetof(endpoint_options, field)
 
 /* The one declaration of every option. Order here is the order of --help. */
 static const option_def option_table[] = {
-    {"web.listen-address", OPT_STRING, ":9092", NULL, AT(listen_address),
+    {"web.listen-address", OPT_STRING, false, ":9092", NULL, AT(listen_address),
      "Address of the built-in HTTP listener (/metrics); empty disables it."},
-    {"web.telemetry-path", OPT_STRING, "/metrics", NULL, AT(telemetry_path), "Path that serves the metrics."},
-    {"web.log-level", OPT_STRING, "info", "LOGLEVEL", AT(log_level), "Log level: debug, info, warn (warning), error."},
-    {"slurm.poll-limit", OPT_SECONDS, "10", "POLL_LIMIT", AT(poll_limit),
+    {"web.telemetry-path", OPT_STRING, false, "/metrics", NULL, AT(telemetry_path), "Path that serves the metrics."},
+    {"web.log-level", OPT_STRING, false, "info", "LOGLEVEL", AT(log_level), "Log level: debug, info, warn (warning), error."},
+    {"slurm.poll-limit", OPT_SECONDS, false, "10", "POLL_LIMIT", AT(poll_limit),
      "Seconds between collection cycles; no Slurm command runs more often."},
-    {"interval", OPT_SECONDS, "0", NULL, AT(interval), "A longer cycle than --slurm.poll-limit (0: use the poll limit)."},
-    {"slurm.cli-timeout", OPT_SECONDS, "10", "CLI_TIMEOUT", AT(cli_timeout),
+    {"interval", OPT_SECONDS, false, "0", NULL, AT(interval), "A longer cycle than --slurm.poll-limit (0: use the poll limit)."},
+    {"slurm.cli-timeout", OPT_SECONDS, false, "10", "CLI_TIMEOUT", AT(cli_timeout),
      "Seconds a Slurm command may run before its process group is killed."},
-    {"slurm.cli-max-output", OPT_BYTES, "268435456", NULL, AT(cli_max_output),
+    {"slurm.cli-max-output", OPT_BYTES, false, "268435456", NULL, AT(cli_max_output),
      "Largest output (bytes) accepted from one Slurm command; more fails the run."},
-    {"slurm.squeue-cli", OPT_STRING,
+    {"slurm.squeue-cli", OPT_STRING, false,
      "squeue --states=all -h -r -O JobID:|,UserName:|,Account:|,Partition:|,State:|,NumCPUs:|,MinMemory:|,"
      "tres-alloc:|,Reason:",
      NULL, AT(squeue_cli), "Command of the jobs collector (split on spaces, quotes group; no shell)."},
-    {"slurm.sinfo-cli", OPT_STRING,
+    {"slurm.sinfo-cli", OPT_STRING, false,
      "sinfo -h -N -O NodeList:|,Partition:|,StateLong:|,CPUsState:|,CPUsLoad:|,Memory:|,FreeMem:|,AllocMem:|,Weight:", NULL,
      AT(sinfo_cli), "Command of the nodes collector (split on spaces, quotes group; no shell)."},
-    {"slurm.cli-fallback", OPT_BOOL, "true", NULL, AT(cli_fallback),
+    {"slurm.cli-fallback", OPT_BOOL, false, "true", NULL, AT(cli_fallback),
      "Text mode (the default, fast, every Slurm version); false: JSON mode, squeue/sinfo --json (openapi v0.0.37, v0.0.38 and "
      "data_parser v0.0.39+ shapes)."},
-    {"collector.jobs", OPT_BOOL, "true", NULL, AT(collect_jobs), "Run the jobs collector (squeue)."},
-    {"collector.nodes", OPT_BOOL, "true", NULL, AT(collect_nodes), "Run the nodes collector (sinfo)."},
-    {"slurm.collect-licenses", OPT_BOOL, "false", NULL, AT(collect_licenses), "Run the licenses collector (scontrol show lic)."},
-    {"slurm.lic-cli", OPT_STRING, "scontrol show lic -o", NULL, AT(lic_cli), "Command of the licenses collector."},
-    {"slurm.collect-diags", OPT_BOOL, "false", NULL, AT(collect_diags), "Run the scheduler diagnostics collector (sdiag)."},
-    {"slurm.diag-cli", OPT_STRING, "sdiag", NULL, AT(diag_cli), "Command of the diagnostics collector (sdiag text)."},
-    {"slurm.collect-limits", OPT_BOOL, "false", NULL, AT(collect_limits), "Run the account limits collector (sacctmgr)."},
-    {"slurm.sacctmgr-cli", OPT_STRING,
+    {"collector.jobs", OPT_BOOL, false, "true", NULL, AT(collect_jobs), "Run the jobs collector (squeue)."},
+    {"collector.nodes", OPT_BOOL, false, "true", NULL, AT(collect_nodes), "Run the nodes collector (sinfo)."},
+    {"slurm.collect-licenses", OPT_BOOL, false, "false", NULL, AT(collect_licenses),
+     "Run the licenses collector (scontrol show lic)."},
+    {"slurm.lic-cli", OPT_STRING, false, "scontrol show lic -o", NULL, AT(lic_cli), "Command of the licenses collector."},
+    {"slurm.collect-diags", OPT_BOOL, false, "false", NULL, AT(collect_diags),
+     "Run the scheduler diagnostics collector (sdiag)."},
+    {"slurm.diag-cli", OPT_STRING, false, "sdiag", NULL, AT(diag_cli), "Command of the diagnostics collector (sdiag text)."},
+    {"slurm.collect-limits", OPT_BOOL, false, "false", NULL, AT(collect_limits), "Run the account limits collector (sacctmgr)."},
+    {"slurm.sacctmgr-cli", OPT_STRING, false,
      "sacctmgr show assoc format=User,Account,GrpCPU,GrpMem,GrpJobs,GrpSubmit --noheader --parsable2", NULL, AT(sacctmgr_cli),
      "Command of the account limits collector."},
-    {"metrics.exclude", OPT_STRING, "", NULL, AT(metrics_exclude),
+    {"metrics.exclude", OPT_STRING, false, "", NULL, AT(metrics_exclude),
      "Extended regular expression: metric families whose name it matches (anywhere) are neither pushed nor served."},
-    {"label", OPT_LIST, NULL, NULL, AT(labels),
+    {"label", OPT_LIST, false, NULL, NULL, AT(labels),
      "name=value added to every pushed and served series (repeatable; replaces a same-named label)."},
-    {"remote-write.url", OPT_LIST, NULL, NULL, AT(remote_write_urls),
+    {"remote-write.url", OPT_LIST, false, NULL, NULL, AT(remote_write_urls),
      "Prometheus remote-write endpoint (repeatable); none: serve /metrics only."},
-    {"remote-write.timeout", OPT_SECONDS, "30", NULL, AT(remote_write_timeout), "Seconds one remote-write request may take."},
-    {"remote-write.max-samples-per-send", OPT_COUNT, "2000", NULL, AT(remote_write_max_samples),
+    {"remote-write.timeout", OPT_SECONDS, false, "30", NULL, AT(remote_write_timeout),
+     "Seconds one remote-write request may take."},
+    {"remote-write.max-samples-per-send", OPT_COUNT, false, "2000", NULL, AT(remote_write_max_samples),
      "Samples in one remote-write request at most."},
-    {"remote-write.queue-max-bytes", OPT_BYTES, "67108864", NULL, AT(remote_write_queue_bytes),
+    {"remote-write.queue-max-bytes", OPT_BYTES, false, "67108864", NULL, AT(remote_write_queue_bytes),
      "Compressed bytes queued per endpoint at most; the oldest request is dropped (and counted) beyond."},
-    {"remote-write.protocol", OPT_STRING, "v1", NULL, AT(remote_write_protocol),
+    {"remote-write.protocol", OPT_STRING, true, "v1", NULL, EP(protocol),
      "v1 (remote-write 1.0) or v2 (2.0, falling back to 1.0 per endpoint on 415, 400 or a 2xx that wrote nothing)."},
-    {"remote-write.spool-dir", OPT_STRING, NULL, NULL, AT(remote_write_spool_dir),
+    {"remote-write.spool-dir", OPT_STRING, false, NULL, NULL, AT(remote_write_spool_dir),
      "Directory of the durable queues (one subdirectory per endpoint): every request is written there before it is sent "
      "and survives restarts and outages; unset: memory only."},
-    {"remote-write.spool-max-bytes", OPT_BYTES, "1073741824", NULL, AT(remote_write_spool_bytes),
+    {"remote-write.spool-max-bytes", OPT_BYTES, false, "1073741824", NULL, AT(remote_write_spool_bytes),
      "Bytes one endpoint's spool may hold; beyond, its oldest requests are dropped (counted and logged)."},
-    {"remote-write.header", OPT_LIST, NULL, NULL, AT(remote_write_headers),
+    {"remote-write.header", OPT_LIST, true, NULL, NULL, EP(headers),
      "'Name: value' added to every remote-write request (repeatable), e.g. X-Scope-OrgID or THANOS-TENANT; the protocol's "
      "own headers cannot be overridden."},
-    {"remote-write.basic-auth.username", OPT_STRING, NULL, NULL, AT(remote_write_username), "Basic-auth user name."},
-    {"remote-write.basic-auth.password-file", OPT_STRING, NULL, NULL, AT(remote_write_password_file),
+    {"remote-write.basic-auth.username", OPT_STRING, true, NULL, NULL, EP(username), "Basic-auth user name."},
+    {"remote-write.basic-auth.password-file", OPT_STRING, true, NULL, NULL, EP(password_file),
      "File holding the basic-auth password (never on the command line)."},
-    {"remote-write.bearer-token-file", OPT_STRING, NULL, NULL, AT(remote_write_bearer_token_file),
+    {"remote-write.bearer-token-file", OPT_STRING, true, NULL, NULL, EP(bearer_token_file),
      "File holding a bearer token, re-read whenever it changes."},
-    {"remote-write.tls.ca-file", OPT_STRING, NULL, NULL, AT(remote_write_ca_file), "CA certificates to verify the receiver."},
-    {"remote-write.tls.cert-file", OPT_STRING, NULL, NULL, AT(remote_write_cert_file), "Client certificate (mutual TLS)."},
-    {"remote-write.tls.key-file", OPT_STRING, NULL, NULL, AT(remote_write_key_file), "Client key (mutual TLS)."},
-    {"remote-write.tls.insecure-skip-verify", OPT_BOOL, "false", NULL, AT(remote_write_insecure),
+    {"remote-write.tls.ca-file", OPT_STRING, true, NULL, NULL, EP(ca_file), "CA certificates to verify the receiver."},
+    {"remote-write.tls.cert-file", OPT_STRING, true, NULL, NULL, EP(cert_file), "Client certificate (mutual TLS)."},
+    {"remote-write.tls.key-file", OPT_STRING, true, NULL, NULL, EP(key_file), "Client key (mutual TLS)."},
+    {"remote-write.tls.server-name", OPT_STRING, true, NULL, NULL, EP(server_name),
+     "Name to expect in the receiver's certificate (and to send as SNI) instead of the URL's host."},
+    {"remote-write.tls.insecure-skip-verify", OPT_BOOL, true, "false", NULL, EP(insecure),
      "Do not verify the receiver's certificate (testing only)."},
-    {"remote-write.proxy-url", OPT_STRING, NULL, NULL, AT(remote_write_proxy_url),
+    {"remote-write.proxy-url", OPT_STRING, true, NULL, NULL, EP(proxy_url),
      "HTTP proxy for remote-write; the environment's proxy variables are not used."},
-    {"pushgateway.url", OPT_STRING, NULL, NULL, AT(pushgateway_url),
+    {"pushgateway.url", OPT_STRING, false, NULL, NULL, AT(pushgateway_url),
      "Pushgateway base URL; each cycle PUTs the group /metrics/job/JOB/instance/INSTANCE."},
-    {"pushgateway.job", OPT_STRING, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},
-    {"pushgateway.instance", OPT_STRING, NULL, NULL, AT(pushgateway_instance),
+    {"pushgateway.job", OPT_STRING, false, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},
+    {"pushgateway.instance", OPT_STRING, false, NULL, NULL, AT(pushgateway_instance),
      "Pushgateway instance (default: the cluster label, else the host name)."},
-    {"trace.enabled", OPT_BOOL, "false", NULL, AT(trace_enabled),
+    {"trace.enabled", OPT_BOOL, false, "false", NULL, AT(trace_enabled),
      "Accept job traces: POST (the seed wrapper's JSON body) and GET (a JSON listing) on --trace.path."},
-    {"trace.path", OPT_STRING, "/trace", NULL, AT(trace_path), "Path of the trace endpoint."},
-    {"trace.rate", OPT_SECONDS, "10", NULL, AT(trace_rate), "Seconds a posted trace stays valid."},
-    {"trace.max-jobs", OPT_COUNT, "10000", NULL, AT(trace_max_jobs),
+    {"trace.path", OPT_STRING, false, "/trace", NULL, AT(trace_path), "Path of the trace endpoint."},
+    {"trace.rate", OPT_SECONDS, false, "10", NULL, AT(trace_rate), "Seconds a posted trace stays valid."},
+    {"trace.max-jobs", OPT_COUNT, false, "10000", NULL, AT(trace_max_jobs),
      "Live (job, host) traces kept at most; further ones are refused with 429."},
-    {"trace.max-body", OPT_BYTES, "16384", NULL, AT(trace_max_body), "Largest trace body accepted (bytes); larger: 413."},
-    {"trace.token-file", OPT_STRING, NULL, NULL, AT(trace_token_file),
+    {"trace.max-body", OPT_BYTES, false, "16384", NULL, AT(trace_max_body), "Largest trace body accepted (bytes); larger: 413."},
+    {"trace.token-file", OPT_STRING, false, NULL, NULL, AT(trace_token_file),
      "File holding a bearer token that trace posters must send (Authorization: Bearer …); unset: no authentication."},
-    {"pushgateway.gzip", OPT_BOOL, "true", NULL, AT(pushgateway_gzip), "gzip the pushed text (Pushgateway 1.5.0 and later)."},
-    {"pushgateway.delete-on-shutdown", OPT_BOOL, "false", NULL, AT(pushgateway_delete),
+    {"pushgateway.gzip", OPT_BOOL, false, "true", NULL, AT(pushgateway_gzip),
+     "gzip the pushed text (Pushgateway 1.5.0 and later)."},
+    {"pushgateway.delete-on-shutdown", OPT_BOOL, false, "false", NULL, AT(pushgateway_delete),
      "DELETE the group when slurmpush stops, so its last values do not linger."},
-    {"once", OPT_BOOL, "false", NULL, AT(once),
+    {"once", OPT_BOOL, false, "false", NULL, AT(once),
      "Run one cycle (collect, push), wait for delivery, exit non-zero if a collector or push failed."},
-    {"dry-run", OPT_BOOL, "false", NULL, AT(dry_run),
+    {"dry-run", OPT_BOOL, false, "false", NULL, AT(dry_run),
      "Run one cycle and print what would be pushed (text format, with timestamps); send nothing."},
 };
 enum { N_OPTIONS = sizeof option_table / sizeof option_table[0] };
+
+#define PER_ENDPOINT_NOTE " Per endpoint: applies to the --remote-write.url before it; before any, to all."
 
 static const char *type_word(opt_type t) {
     switch (t) {
@@ -132,7 +142,13 @@ static const char *type_word(opt_type t) {
     return "";
 }
 
-static void *field(config *cfg, const option_def *o) { return (char *)cfg + o->offset; }
+/* Where an option lands: in the configuration, or in the options of the last --remote-write.url
+ * given so far (before any, the default of every endpoint). */
+static void *field(config *cfg, const option_def *o) {
+    if (!o->per_endpoint) return (char *)cfg + o->offset;
+    size_t n = cfg->remote_write_urls.n;
+    return (char *)(n ? &cfg->rw_endpoints[n - 1] : &cfg->rw_default) + o->offset;
+}
 
 static int parse_bool(const char *v, bool *out) {
     if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
@@ -182,6 +198,10 @@ static int set_option(config *cfg, const option_def *o, const char *v, char *err
         strlist *l = f;
         l->items = xrealloc(l->items, (l->n + 1) * sizeof *l->items);
         l->items[l->n++] = xstrdup(v);
+        if (l == &cfg->remote_write_urls) { /* a new endpoint: the options that follow are its own */
+            cfg->rw_endpoints = xrealloc(cfg->rw_endpoints, l->n * sizeof *cfg->rw_endpoints);
+            cfg->rw_endpoints[l->n - 1] = (endpoint_options){0};
+        }
         return 0;
     }
     }
@@ -201,7 +221,7 @@ static void print_help(void) {
            "--name value; the seed exporter's single-dash spellings (-name) work too.\n\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const option_def *o = &option_table[i];
-        printf("  --%s=%s\n      %s", o->name, type_word(o->type), o->help);
+        printf("  --%s=%s\n      %s%s", o->name, type_word(o->type), o->help, o->per_endpoint ? PER_ENDPOINT_NOTE : "");
         if (o->def) printf(" (default: %s)", o->def);
         if (o->env) printf(" [env %s]", o->env);
         printf("\n");
@@ -219,7 +239,7 @@ static void print_help_markdown(void) {
             for (const char *p = o->def; *p; p++) printf(*p == '|' ? "\\|" : "%c", *p);
             printf("`");
         }
-        printf(" | %s | %s |\n", o->env ? o->env : "", o->help);
+        printf(" | %s | %s%s |\n", o->env ? o->env : "", o->help, o->per_endpoint ? PER_ENDPOINT_NOTE : "");
     }
 }
 
@@ -249,6 +269,73 @@ static bool valid_http_url(const char *u) {
     for (const char *p = u; *p; p++)
         if ((unsigned char)*p <= ' ') return false;
     return true;
+}
+
+/* An endpoint's own options, completed from the defaults (headers: the defaults' first). */
+static void resolve_endpoint(endpoint_options *e, const endpoint_options *d) {
+    char **own[] = {&e->protocol,  &e->username, &e->password_file, &e->bearer_token_file, &e->ca_file,
+                    &e->cert_file, &e->key_file, &e->server_name,   &e->proxy_url};
+    char *const *def[] = {&d->protocol,  &d->username, &d->password_file, &d->bearer_token_file, &d->ca_file,
+                          &d->cert_file, &d->key_file, &d->server_name,   &d->proxy_url};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (!*own[i] && *def[i]) *own[i] = xstrdup(*def[i]);
+    e->insecure = e->insecure || d->insecure;
+    if (d->headers.n) {
+        char **items = xmalloc((d->headers.n + e->headers.n) * sizeof *items);
+        for (size_t i = 0; i < d->headers.n; i++) items[i] = xstrdup(d->headers.items[i]);
+        for (size_t i = 0; i < e->headers.n; i++) items[d->headers.n + i] = e->headers.items[i];
+        free(e->headers.items);
+        e->headers.items = items;
+        e->headers.n += d->headers.n;
+    }
+}
+
+/* One endpoint's rules: headers that do not touch the protocol's own, one kind of auth, secrets
+ * readable, a known protocol. url names the endpoint in errors ("" for the defaults). */
+static int validate_endpoint(endpoint_options *e, const char *url, char *err, size_t errlen) {
+    static const char *const reserved[] = {"content-encoding", "content-type", "x-prometheus-remote-write-version", "user-agent"};
+    const char *at = *url ? " for " : "";
+    for (size_t i = 0; i < e->headers.n; i++) {
+        const char *h = e->headers.items[i], *colon = strchr(h, ':');
+        if (!colon || colon == h || strpbrk(h, "\r\n")) {
+            snprintf(err, errlen, "--remote-write.header \"%s\" must be 'Name: value'", h);
+            return -1;
+        }
+        for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++)
+            if ((size_t)(colon - h) == strlen(reserved[k]) && !strncasecmp(h, reserved[k], strlen(reserved[k]))) {
+                snprintf(err, errlen, "--remote-write.header cannot override %.*s: remote-write fixes it", (int)(colon - h), h);
+                return -1;
+            }
+    }
+    if (e->protocol && strcmp(e->protocol, "v1") && strcmp(e->protocol, "v2")) {
+        snprintf(err, errlen, "--remote-write.protocol must be v1 or v2, not \"%s\"", e->protocol);
+        return -1;
+    }
+    e->v2 = e->protocol && !strcmp(e->protocol, "v2");
+    if (e->proxy_url && !valid_http_url(e->proxy_url)) {
+        snprintf(err, errlen, "--remote-write.proxy-url \"%s\" is not an http:// or https:// URL", e->proxy_url);
+        return -1;
+    }
+    if (!*url) return 0; /* the defaults: the rest is checked once complete, per endpoint */
+    if (e->username && e->bearer_token_file) {
+        snprintf(err, errlen, "choose basic auth or a bearer token%s%s, not both", at, url);
+        return -1;
+    }
+    if (e->password_file) {
+        if (!e->username) {
+            snprintf(err, errlen, "--remote-write.basic-auth.password-file needs --remote-write.basic-auth.username%s%s", at,
+                     url);
+            return -1;
+        }
+        size_t len;
+        e->password = read_file(e->password_file, 4096, &len);
+        if (!e->password) {
+            snprintf(err, errlen, "cannot read --remote-write.basic-auth.password-file %s", e->password_file);
+            return -1;
+        }
+        e->password[strcspn(e->password, "\r\n")] = '\0';
+    }
+    return 0;
 }
 
 /* Checks what the table cannot: cross-field rules and formats. */
@@ -303,44 +390,10 @@ static int validate(config *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "--pushgateway.job must not be empty");
         return -1;
     }
-    static const char *const reserved[] = {"content-encoding", "content-type", "x-prometheus-remote-write-version", "user-agent"};
-    for (size_t i = 0; i < cfg->remote_write_headers.n; i++) {
-        const char *h = cfg->remote_write_headers.items[i], *colon = strchr(h, ':');
-        if (!colon || colon == h || strpbrk(h, "\r\n")) {
-            snprintf(err, errlen, "--remote-write.header \"%s\" must be 'Name: value'", h);
-            return -1;
-        }
-        for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++)
-            if ((size_t)(colon - h) == strlen(reserved[k]) && !strncasecmp(h, reserved[k], strlen(reserved[k]))) {
-                snprintf(err, errlen, "--remote-write.header cannot override %.*s: remote-write fixes it", (int)(colon - h), h);
-                return -1;
-            }
-    }
-    if (cfg->remote_write_password_file) {
-        if (!cfg->remote_write_username) {
-            snprintf(err, errlen, "--remote-write.basic-auth.password-file needs --remote-write.basic-auth.username");
-            return -1;
-        }
-        size_t len;
-        cfg->remote_write_password = read_file(cfg->remote_write_password_file, 4096, &len);
-        if (!cfg->remote_write_password) {
-            snprintf(err, errlen, "cannot read --remote-write.basic-auth.password-file %s", cfg->remote_write_password_file);
-            return -1;
-        }
-        cfg->remote_write_password[strcspn(cfg->remote_write_password, "\r\n")] = '\0';
-    }
-    if (cfg->remote_write_username && cfg->remote_write_bearer_token_file) {
-        snprintf(err, errlen, "choose basic auth or a bearer token for remote-write, not both");
-        return -1;
-    }
-    if (strcmp(cfg->remote_write_protocol, "v1") && strcmp(cfg->remote_write_protocol, "v2")) {
-        snprintf(err, errlen, "--remote-write.protocol must be v1 or v2, not \"%s\"", cfg->remote_write_protocol);
-        return -1;
-    }
-    cfg->remote_write_v2 = !strcmp(cfg->remote_write_protocol, "v2");
-    if (cfg->remote_write_proxy_url && !valid_http_url(cfg->remote_write_proxy_url)) {
-        snprintf(err, errlen, "--remote-write.proxy-url \"%s\" is not an http:// or https:// URL", cfg->remote_write_proxy_url);
-        return -1;
+    if (validate_endpoint(&cfg->rw_default, "", err, errlen) < 0) return -1;
+    for (size_t i = 0; i < cfg->remote_write_urls.n; i++) {
+        resolve_endpoint(&cfg->rw_endpoints[i], &cfg->rw_default);
+        if (validate_endpoint(&cfg->rw_endpoints[i], cfg->remote_write_urls.items[i], err, errlen) < 0) return -1;
     }
     cfg->extra_labels = xcalloc(cfg->labels.n, sizeof *cfg->extra_labels);
     for (size_t i = 0; i < cfg->labels.n; i++) {
@@ -427,8 +480,24 @@ options_result options_parse(config *cfg, int argc, char **argv) {
     return OPTIONS_OK;
 }
 
+static void free_strlist(strlist *l) {
+    for (size_t j = 0; j < l->n; j++) free(l->items[j]);
+    free(l->items);
+}
+
+static void free_endpoint(endpoint_options *e) {
+    char *strings[] = {e->protocol,  e->username, e->password_file, e->bearer_token_file, e->ca_file,
+                       e->cert_file, e->key_file, e->server_name,   e->proxy_url,         e->password};
+    for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) free(strings[i]);
+    free_strlist(&e->headers);
+}
+
 void options_free(config *cfg) {
+    free_endpoint(&cfg->rw_default);
+    for (size_t i = 0; i < cfg->remote_write_urls.n; i++) free_endpoint(&cfg->rw_endpoints[i]);
+    free(cfg->rw_endpoints);
     for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (option_table[i].per_endpoint) continue;
         void *f = field(cfg, &option_table[i]);
         if (option_table[i].type == OPT_STRING) free(*(char **)f);
         if (option_table[i].type == OPT_LIST) {
@@ -438,6 +507,5 @@ void options_free(config *cfg) {
         }
     }
     free(cfg->extra_labels);
-    free(cfg->remote_write_password);
     *cfg = (config){0};
 }

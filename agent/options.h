@@ -17,6 +17,23 @@ typedef struct {
     const char *name, *value;
 } label_pair;
 
+typedef struct {
+    char *protocol;
+    strlist headers;
+    char *username;
+    char *password_file;
+    char *bearer_token_file;
+    char *ca_file;
+    char *cert_file;
+    char *key_file;
+    char *server_name;
+    bool insecure;
+    char *proxy_url;
+    /* derived at start-up */
+    bool v2;
+    char *password; /* read from password_file */
+} endpoint_options;
+
 typedef struct config {
     /* listener */
     char *listen_address;
@@ -46,18 +63,10 @@ typedef struct config {
     int64_t remote_write_max_samples;
     int64_t remote_write_queue_bytes;
     char *remote_write_spool_dir;
-    char *remote_write_protocol;
-    bool remote_write_v2; /* derived: --remote-write.protocol=v2 */
-    strlist remote_write_headers;
-    char *remote_write_username;
-    char *remote_write_password_file;
-    char *remote_write_bearer_token_file;
-    char *remote_write_ca_file;
-    char *remote_write_cert_file;
-    char *remote_write_key_file;
-    bool remote_write_insecure;
-    char *remote_write_proxy_url;
-    char *remote_write_password; /* read from the file at start-up */
+    /* per-endpoint options: given before any --remote-write.url they are every endpoint's default;
+     * after one, they belong to that endpoint (resolved at start-up: rw_endpoints[i] is complete) */
+    endpoint_options rw_default;
+    endpoint_options *rw_endpoints; /* one per remote_write_urls item */
     int64_t remote_write_spool_bytes;
     char *pushgateway_url;
     char *pushgateway_job;

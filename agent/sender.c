@@ -30,6 +30,7 @@ struct sender {
     sender_config cfg;
     char *url, *name, *method;
     struct curl_slist *headers, *headers_v2;
+    struct curl_slist *connect_to; /* --remote-write.tls.server-name: name in the URL, address of the real host */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -286,6 +287,7 @@ static CURL *make_handle(sender *s) {
         curl_easy_setopt(curl, CURLOPT_USERNAME, s->cfg.username);
         curl_easy_setopt(curl, CURLOPT_PASSWORD, s->cfg.password ? s->cfg.password : "");
     }
+    if (s->connect_to) curl_easy_setopt(curl, CURLOPT_CONNECT_TO, s->connect_to);
     if (s->cfg.ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, s->cfg.ca_file);
     if (s->cfg.cert_file) curl_easy_setopt(curl, CURLOPT_SSLCERT, s->cfg.cert_file);
     if (s->cfg.key_file) curl_easy_setopt(curl, CURLOPT_SSLKEY, s->cfg.key_file);
@@ -389,12 +391,38 @@ static void *run(void *arg) {
     return NULL;
 }
 
+/* TLS with another name than the URL's host: the URL gets the name (so libcurl verifies it and
+ * sends it as SNI) and CONNECT_TO sends the connection to the URL's real host and port. */
+static void use_server_name(sender *s, const char *name) {
+    const char *scheme_end = strstr(s->url, "://");
+    if (!scheme_end) return;
+    const char *host = scheme_end + 3, *at = strchr(host, '@'), *slash = strchr(host, '/');
+    if (at && (!slash || at < slash)) host = at + 1;
+    size_t hostport_len = slash ? (size_t)(slash - host) : strlen(host);
+    char hostport[512];
+    if (hostport_len >= sizeof hostport) return;
+    memcpy(hostport, host, hostport_len);
+    hostport[hostport_len] = '\0';
+    char *colon = strrchr(hostport, ':');
+    const char *port = colon && !strchr(colon, ']') ? colon + 1 : (!strncmp(s->url, "https", 5) ? "443" : "80");
+    if (colon && !strchr(colon, ']')) *colon = '\0';
+    buf url = {0}, rule = {0};
+    buf_append(&url, s->url, (size_t)(host - s->url));
+    buf_printf(&url, "%s:%s%s", name, port, slash ? slash : "");
+    buf_printf(&rule, "%s:%s:%s:%s", name, port, hostport, port);
+    free(s->url);
+    s->url = url.data;
+    s->connect_to = curl_slist_append(NULL, rule.data);
+    buf_free(&rule);
+}
+
 sender *sender_start(const sender_config *cfg) {
     sender *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     s->url = xstrdup(cfg->url);
     s->name = xstrdup(cfg->name ? cfg->name : cfg->url);
     s->method = xstrdup(cfg->method ? cfg->method : "POST");
+    if (cfg->server_name) use_server_name(s, cfg->server_name);
     s->cfg.url = s->url;
     s->cfg.name = s->name;
     if (s->cfg.min_backoff_s <= 0) s->cfg.min_backoff_s = 0.030;
@@ -443,6 +471,7 @@ void sender_stop(sender *s) {
     while (s->head) free_item(pop_item(s));
     curl_slist_free_all(s->headers);
     curl_slist_free_all(s->headers_v2);
+    curl_slist_free_all(s->connect_to);
     spool_close(s->cfg.durable);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->changed);

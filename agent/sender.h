@@ -35,6 +35,7 @@ typedef struct {
     const char *username, *password; /* basic auth */
     const char *bearer_token_file;   /* re-read whenever it changes */
     const char *ca_file, *cert_file, *key_file;
+    const char *server_name; /* the TLS name to verify (and SNI) instead of the URL's host */
     bool insecure_skip_verify;
     const char *proxy_url; /* "": none (the environment's proxy variables are ignored) */
 } sender_config;

@@ -73,6 +73,17 @@ curl -fsS "$VM/internal/force_flush" >/dev/null; sleep 1
 check "remote-write 2.0 with fallback: VictoriaMetrics has every jobs/nodes family right" \
   v2counts --prometheus $VM --match "{__name__=~\"slurm_.+\",cluster=\"$V2\"}"
 
+# several endpoints: one that never answers does not hold back the other
+M=${CLUSTER}m
+"$BIN" --label cluster=$M --slurm.poll-limit=1 --web.listen-address= --remote-write.timeout=30 \
+  --remote-write.url=http://127.0.0.1:1/api/v1/write --remote-write.url=$PROM/api/v1/write 2> "$WORK/multi.log" &
+MPID=$!
+sleep 5
+kill -TERM $MPID; wait $MPID
+got=$(curl -fsS "$PROM/api/v1/query" --data-urlencode "query=count_over_time(slurm_cpus_total{cluster=\"$M\",job=\"\"}[1m])" |
+  python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
+check "a dead endpoint does not hold back a live one ($got samples in 5 s at 1 s cycles)" test "$got" -ge 3
+
 # Pushgateway: a grouping value that needs @base64, gzip bodies (the default), the group deleted at shutdown
 GI="rack 7/${CLUSTER}"
 "$BIN" --label cluster=${CLUSTER}g --slurm.poll-limit=1 --web.listen-address= --pushgateway.url=$PGW \

@@ -103,6 +103,32 @@ static void test_bad_values_are_errors(void **st) {
     }
 }
 
+static void test_per_endpoint_options(void **st) {
+    (void)st;
+    config cfg;
+    assert_int_equal(
+        parse(&cfg, (const char *[]){"--remote-write.header=X-Scope-OrgID: everyone", "--remote-write.url=http://127.0.0.1:1/a",
+                                     "--remote-write.header=X-Extra: a", "--remote-write.url=http://127.0.0.1:2/b",
+                                     "--remote-write.protocol=v2", "--remote-write.tls.server-name=receiver.example", NULL}),
+        OPTIONS_OK);
+    assert_int_equal(cfg.remote_write_urls.n, 2);
+    endpoint_options *a = &cfg.rw_endpoints[0], *b = &cfg.rw_endpoints[1];
+    assert_int_equal(a->headers.n, 2);
+    assert_string_equal(a->headers.items[0], "X-Scope-OrgID: everyone");
+    assert_string_equal(a->headers.items[1], "X-Extra: a");
+    assert_false(a->v2);
+    assert_null(a->server_name);
+    assert_int_equal(b->headers.n, 1);
+    assert_true(b->v2);
+    assert_string_equal(b->server_name, "receiver.example");
+    options_free(&cfg);
+    /* the reserved headers are refused wherever they are given */
+    assert_int_equal(
+        parse(&cfg, (const char *[]){"--remote-write.url=http://127.0.0.1:1/a", "--remote-write.header=user-agent: x", NULL}),
+        OPTIONS_ERROR);
+    options_free(&cfg);
+}
+
 static void test_help_and_version_exit_ok(void **st) {
     (void)st;
     config cfg;
@@ -124,6 +150,7 @@ int main(void) {
         cmocka_unit_test(test_gnu_and_seed_spellings),
         cmocka_unit_test(test_environment_and_precedence),
         cmocka_unit_test(test_bad_values_are_errors),
+        cmocka_unit_test(test_per_endpoint_options),
         cmocka_unit_test(test_help_and_version_exit_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,7 +26,7 @@ typedef struct {
     int n;
     double at[MAX_REQ];
     char body[MAX_REQ][16];
-    char auth[MAX_REQ][96], tenant[MAX_REQ][32], type[MAX_REQ][80];
+    char auth[MAX_REQ][96], tenant[MAX_REQ][32], type[MAX_REQ][80], host[MAX_REQ][80];
     bool answer_written; /* send X-Prometheus-Remote-Write-Samples-Written, as a 2.0 receiver does */
     char content_encoding[64], content_type[64], version[64], user_agent[64];
     int header_count_ce; /* how many Content-Encoding headers the first request had */
@@ -71,6 +71,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID");
         snprintf(r->auth[i], sizeof r->auth[i], "%s", a ? a : "");
         snprintf(r->tenant[i], sizeof r->tenant[i], "%s", t ? t : "");
+        const char *hh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+        snprintf(r->host[i], sizeof r->host[i], "%s", hh ? hh : "");
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
         snprintf(r->type[i], sizeof r->type[i], "%s", ct ? ct : "");
     }
@@ -399,6 +401,23 @@ static void test_remote_write_v2_and_fallback(void **st) {
     run_v2_case(400, false, "v1-a", "v1-b", true); /* a 1.x receiver's answer to a body it cannot decode */
 }
 
+/* the TLS server name goes in the URL (SNI, verification, Host) while the connection goes to the URL's address */
+static void test_server_name(void **st) {
+    (void)st;
+    receiver r = {0};
+    receiver_start(&r);
+    char url[64], want[80];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", r.port);
+    sender_config cfg = {.url = url, .method = "POST", .headers = rw_headers, .timeout_s = 5, .server_name = "receiver.example"};
+    sender *s = sender_start(&cfg);
+    send_text(s, "a");
+    assert_true(sender_wait_idle(s, 5));
+    sender_stop(s);
+    snprintf(want, sizeof want, "receiver.example:%u", r.port);
+    assert_string_equal(r.host[0], want);
+    receiver_stop(&r);
+}
+
 static void test_policy_functions(void **st) {
     (void)st;
     assert_int_equal(classify_response(204, true), SEND_DONE);
@@ -442,6 +461,7 @@ int main(void) {
         cmocka_unit_test(test_spool_survives_a_restart_in_order),
         cmocka_unit_test(test_auth_and_tenant_headers),
         cmocka_unit_test(test_remote_write_v2_and_fallback),
+        cmocka_unit_test(test_server_name),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
