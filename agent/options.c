@@ -24,8 +24,8 @@ typedef struct {
     opt_type type;
     bool per_endpoint; /* offset is into endpoint_options: the last --remote-write.url's, or the default */
     const char *def;   /* default, as text; NULL = unset */
-    const char *env; /* environment variable read before the command line, or NULL */
-    size_t offset;   /* where the value lands in struct config */
+    const char *env;   /* environment variable read before the command line, or NULL */
+    size_t offset;     /* where the value lands in struct config */
     const char *help;
 } option_def;
 

@@ -39,8 +39,9 @@ struct sender {
     bool stopping;
     _Atomic bool abort_transfer; /* set by sender_stop: ends a request in flight at once */
     sender_stats stats;
-    unsigned int seed; /* jitter */
-    char *token;       /* the bearer token as last read, and when its file changed */
+    unsigned int seed;  /* jitter */
+    double fallback_at; /* when the endpoint last refused remote-write 2.0 */
+    char *token;        /* the bearer token as last read, and when its file changed */
     struct timespec token_mtime;
 };
 
@@ -106,6 +107,7 @@ static void free_item(item *it) {
 static void sync_spool_stats(sender *s) {
     spool_stats st;
     spool_get_stats(s->cfg.durable, &st);
+    s->stats.spooled = true;
     s->stats.queue_requests = st.records;
     s->stats.queue_bytes = st.bytes;
     s->stats.requests_evicted = st.dropped_records;
@@ -228,6 +230,8 @@ static void pause_for(sender *s, double seconds) {
 static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status, double *retry_after) {
     response_head body = {0};
     response_headers hdrs = {0};
+    /* after a fallback, 2.0 is tried again once an hour: receivers get upgraded */
+    if (s->stats.protocol_v1_fallback && mono_seconds() - s->fallback_at > 3600) s->stats.protocol_v1_fallback = false;
     bool v2 = it->body_v2 && s->headers_v2 && !s->stats.protocol_v1_fallback;
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, v2 ? it->body_v2 : it->body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(v2 ? it->len_v2 : it->len));
@@ -244,6 +248,7 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
     if (v2 && rc == CURLE_OK && (*status == 415 || *status == 400 || (*status / 100 == 2 && !hdrs.written))) {
         pthread_mutex_lock(&s->lock);
         s->stats.protocol_v1_fallback = true;
+        s->fallback_at = mono_seconds();
         pthread_mutex_unlock(&s->lock);
         log_kv(LOG_WARN, "receiver does not take remote-write 2.0; falling back to 1.0 for this endpoint", "endpoint", s->name,
                "status", LOG_INT(*status), "response", body.text, NULL);

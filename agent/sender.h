@@ -49,6 +49,7 @@ typedef struct {
     int64_t last_success_ms;
     int last_status;           /* HTTP status of the last attempt, 0 = network error */
     bool protocol_v1_fallback; /* the endpoint did not take remote-write 2.0 */
+    bool spooled;              /* queue_* count the on-disk spool */
     double last_request_seconds;
 } sender_stats;
 

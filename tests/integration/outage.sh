@@ -79,3 +79,20 @@ check "at most one request twice (the one in flight at the SIGKILL): $((vm_value
   test $((vm_values - vm_unique)) -le 1
 check "no request rejected by a receiver" test "$rejected" = 0
 check "the clean restart recovered its spool" grep -q 'resending what an earlier run left unacknowledged' "$WORK/agent.log"
+
+# a full spool: the oldest requests go (logged and counted), the agent keeps running
+FPORT=${SLURMPUSH_FULL_PORT:-29094}
+"$BIN" --label cluster=${C}f --slurm.poll-limit=1 --web.listen-address=127.0.0.1:$FPORT \
+  --slurm.squeue-cli="cat $FIX/squeue.txt" --slurm.sinfo-cli="cat $FIX/sinfo.txt" \
+  --remote-write.url=http://127.0.0.1:1/api/v1/write --remote-write.spool-dir="$WORK/full" --remote-write.spool-max-bytes=16384 \
+  2> "$WORK/full.log" &
+DAEMON=$!
+sleep 7
+evicted=$(curl -fsS http://127.0.0.1:$FPORT/metrics | awk -F' ' '/^slurmpush_sender_requests_total\{.*result="evicted"/ { print $2 }')
+check "full spool: the oldest requests dropped and logged" grep -q 'spool full: dropped the oldest segment' "$WORK/full.log"
+check "full spool: counted in slurmpush_sender_requests_total{result=\"evicted\"} ($evicted)" test "${evicted:-0}" -gt 0
+spooled=$(du -sb "$WORK/full" | cut -f1)
+check "full spool: stays near its bound ($spooled bytes on disk)" test "$spooled" -lt 65536
+check "full spool: the agent keeps running" kill -0 $DAEMON
+kill -TERM $DAEMON; wait $DAEMON; rc=$?; DAEMON=
+check "full spool: clean stop" test $rc = 0

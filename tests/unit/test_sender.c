@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include <curl/curl.h>
 
@@ -418,6 +421,61 @@ static void test_server_name(void **st) {
     receiver_stop(&r);
 }
 
+/* ---- a raw server that resets the first connection, then answers 204 */
+typedef struct {
+    int listen_fd, accepted;
+    unsigned short port;
+} resetter;
+
+static void *reset_then_ok(void *arg) {
+    resetter *r = arg;
+    for (int i = 0; i < 2; i++) {
+        int fd = accept(r->listen_fd, NULL, NULL);
+        if (fd < 0) return NULL;
+        r->accepted++;
+        char buf[4096];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        (void)n;
+        if (i == 0) { /* close with RST: linger on, zero time */
+            struct linger lg = {1, 0};
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        } else {
+            usleep(50 * 1000); /* let the whole request arrive */
+            const char *ok = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            ssize_t w = write(fd, ok, strlen(ok));
+            (void)w;
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void test_connection_reset_is_retried(void **st) {
+    (void)st;
+    resetter r = {.listen_fd = socket(AF_INET, SOCK_STREAM, 0)};
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(r.listen_fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    socklen_t alen = sizeof addr;
+    getsockname(r.listen_fd, (struct sockaddr *)&addr, &alen);
+    listen(r.listen_fd, 4);
+    pthread_t t;
+    pthread_create(&t, NULL, reset_then_ok, &r);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", ntohs(addr.sin_port));
+    sender_config cfg = {.url = url, .method = "POST", .headers = rw_headers, .timeout_s = 5};
+    sender *s = sender_start(&cfg);
+    send_text(s, "a");
+    assert_true(sender_wait_idle(s, 5));
+    sender_stats stats;
+    sender_get_stats(s, &stats);
+    sender_stop(s);
+    pthread_join(t, NULL);
+    close(r.listen_fd);
+    assert_int_equal(r.accepted, 2);
+    assert_int_equal(stats.retries, 1);
+    assert_int_equal(stats.samples_sent, 1);
+}
+
 static void test_policy_functions(void **st) {
     (void)st;
     assert_int_equal(classify_response(204, true), SEND_DONE);
@@ -462,6 +520,7 @@ int main(void) {
         cmocka_unit_test(test_auth_and_tenant_headers),
         cmocka_unit_test(test_remote_write_v2_and_fallback),
         cmocka_unit_test(test_server_name),
+        cmocka_unit_test(test_connection_reset_is_retried),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
