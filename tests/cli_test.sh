@@ -62,7 +62,7 @@ check "missing command is logged with its reason" has 'collector=nodes command=/
 check "--once with an unreachable receiver exits 1" test $rc = 1
 
 # the daemon: /metrics answers at once while a command hangs; SIGTERM stops it promptly
-port=$((39300 + RANDOM % 500))
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$BIN" --web.listen-address=127.0.0.1:$port --slurm.poll-limit=1 --slurm.cli-timeout=60 \
   --slurm.squeue-cli="sleep $HANG2" --slurm.sinfo-cli="$SI" 2>/dev/null &
 pid=$!
