@@ -356,30 +356,35 @@ static bool any_running(agent *a) {
 
 /* ---------------------------------------------------------------- publishing */
 
-typedef struct {
-    sender *s;
-} rw_sink;
+static uint8_t *copy_bytes(const uint8_t *data, size_t len) { return memcpy(xmalloc(len ? len : 1), data, len); }
 
-static void to_queue(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
-    rw_sink *sink = ctx;
-    sender_enqueue2(sink->s, body, len, body_v2, len_v2, samples);
+/* One encoded request for every remote-write endpoint: copies for all but the last, which takes
+ * the bodies; the 2.0 body only to the endpoints that send 2.0. */
+static void to_queues(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
+    agent *a = ctx;
+    for (size_t i = 0; i < a->n_remote_write; i++) {
+        bool last = i + 1 == a->n_remote_write, v2 = body_v2 && a->cfg->rw_endpoints[i].v2;
+        sender_enqueue2(a->endpoints[i].s, last ? body : copy_bytes(body, len), len,
+                        v2 ? (last ? body_v2 : copy_bytes(body_v2, len_v2)) : NULL, v2 ? len_v2 : 0, samples);
+    }
+    if (!a->cfg->rw_endpoints[a->n_remote_write - 1].v2) free(body_v2);
 }
 
+/* Encodes a set once (with 2.0 only if an endpoint sends it) and queues it for every endpoint. */
 static void enqueue_remote_write(agent *a, const sample_set *ss) {
-    for (size_t i = 0; i < a->n_remote_write; i++) {
-        rw_sink sink = {a->endpoints[i].s};
-        rw_stats st;
-        rw_encode(&ss, 1, a->cfg->extra_labels, a->cfg->n_extra_labels, (size_t)a->cfg->remote_write_max_samples,
-                  a->cfg->rw_endpoints[i].v2, to_queue, &sink, &st);
-        if (i == 0 && (st.nonfinite_skipped || st.invalid_skipped)) {
-            pthread_mutex_lock(&a->lock);
-            a->nonfinite_skipped += st.nonfinite_skipped;
-            a->invalid_skipped += st.invalid_skipped;
-            pthread_mutex_unlock(&a->lock);
-            log_kv(LOG_WARN, "values left out of the push", "not_finite", LOG_INT(st.nonfinite_skipped), "invalid_name",
-                   LOG_INT(st.invalid_skipped), NULL);
-        }
-    }
+    if (!a->n_remote_write) return;
+    bool any_v2 = false;
+    for (size_t i = 0; i < a->n_remote_write; i++) any_v2 = any_v2 || a->cfg->rw_endpoints[i].v2;
+    rw_stats st;
+    rw_encode(&ss, 1, a->cfg->extra_labels, a->cfg->n_extra_labels, (size_t)a->cfg->remote_write_max_samples, any_v2, to_queues,
+              a, &st);
+    if (!st.nonfinite_skipped && !st.invalid_skipped) return;
+    pthread_mutex_lock(&a->lock);
+    a->nonfinite_skipped += st.nonfinite_skipped;
+    a->invalid_skipped += st.invalid_skipped;
+    pthread_mutex_unlock(&a->lock);
+    log_kv(LOG_WARN, "values left out of the push", "not_finite", LOG_INT(st.nonfinite_skipped), "invalid_name",
+           LOG_INT(st.invalid_skipped), NULL);
 }
 
 static sample_set *agent_self_metrics(agent *a) {
