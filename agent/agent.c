@@ -27,8 +27,10 @@ typedef struct {
     char **argv;
     const char *command;
     char *duration_help;
+    double interval, next_run; /* --collector.NAME.interval; mono_seconds() of the next run due */
     pthread_t thread;
     bool running, has_thread;
+    bool ran_this_cycle; /* loop thread only: started by this cycle's start_collectors */
     /* guarded by agent.lock */
     sample_set *latest;
     uint64_t errors;
@@ -54,6 +56,7 @@ struct agent {
     regex_t exclude;       /* --metrics.exclude */
     bool has_exclude;
     uint64_t nonfinite_skipped, invalid_skipped; /* guarded by lock */
+    char slurm_version[32];                      /* guarded by lock: from the info collector's slurm_info, for error logs */
 };
 
 /* ---------------------------------------------------------------- endpoints */
@@ -284,6 +287,28 @@ static void push_vanished(agent *a, const sample_set *prev, const sample_set *ne
     ss_free(gone);
 }
 
+/* The version label of a slurm_info series in ss (the info collector's), or NULL. */
+static const char *slurm_version_in(const sample_set *ss) {
+    for (size_t i = 0; i < ss->n; i++)
+        if (!strcmp(ss->fams[i]->name, "slurm_info") && ss->fams[i]->n) return ss->fams[i]->items[0].values[0];
+    return NULL;
+}
+
+/* Remembers the Slurm version for the logs; says once when it is outside what slurmpush is tested on. */
+static void note_slurm_version(agent *a, const char *version) {
+    pthread_mutex_lock(&a->lock);
+    bool changed = strcmp(a->slurm_version, version) != 0;
+    snprintf(a->slurm_version, sizeof a->slurm_version, "%s", version);
+    pthread_mutex_unlock(&a->lock);
+    if (!changed) return;
+    int major = 0, minor = 0;
+    sscanf(version, "%d.%d", &major, &minor);
+    int v = major * 100 + minor;
+    log_kv(v < 2205 || v > 2605 ? LOG_WARN : LOG_INFO,
+           v < 2205 || v > 2605 ? "Slurm version outside the tested 22.05 to 26.05: report unexpected output" : "Slurm version",
+           "slurm_version", version, NULL);
+}
+
 static void *collector_thread(void *arg) {
     collector_rt *rt = arg;
     agent *a = rt->owner;
@@ -308,10 +333,15 @@ static void *collector_thread(void *arg) {
     ss_finish(ss);
     apply_exclude(a, ss);
     if (res.status != RUN_OK) {
-        char what[256];
+        char what[256], version[32];
+        pthread_mutex_lock(&a->lock);
+        snprintf(version, sizeof version, "%s", a->slurm_version[0] ? a->slurm_version : "unknown");
+        pthread_mutex_unlock(&a->lock);
         log_kv(LOG_ERROR, "collector failed", "collector", rt->def->name, "command", rt->command, "error",
-               run_status_text(&res, what, sizeof what), "stderr", res.stderr_head, NULL);
+               run_status_text(&res, what, sizeof what), "stderr", res.stderr_head, "slurm_version", version, NULL);
     } else {
+        const char *version = slurm_version_in(ss);
+        if (version) note_slurm_version(a, version);
         if (res.stderr_head[0])
             log_kv(LOG_WARN, "command wrote to stderr", "collector", rt->def->name, "stderr", res.stderr_head, NULL);
         log_kv(LOG_DEBUG, "collector done", "collector", rt->def->name, "lines", LOG_INT(res.lines), "seconds",
@@ -331,11 +361,16 @@ static void *collector_thread(void *arg) {
     return NULL;
 }
 
-/* Starts every enabled collector that is not still running from an earlier cycle. */
+/* Starts every enabled collector that is due (its interval has passed) and not still running
+ * from an earlier cycle. */
 static void start_collectors(agent *a) {
+    double now = mono_seconds();
     pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->n_collectors; i++) {
         collector_rt *rt = &a->collectors[i];
+        rt->ran_this_cycle = false;
+        /* a little slack: a run due a moment after this tick would otherwise wait a whole cycle */
+        if (rt->interval > 0 && now + 0.05 * a->cfg->cycle_seconds < rt->next_run) continue;
         if (rt->running) {
             log_kv(LOG_WARN, "collector still running from the last cycle; not started again", "collector", rt->def->name, NULL);
             continue;
@@ -343,9 +378,29 @@ static void start_collectors(agent *a) {
         if (rt->has_thread) pthread_join(rt->thread, NULL);
         rt->running = true;
         rt->has_thread = true;
+        rt->ran_this_cycle = true;
+        rt->next_run = now + rt->interval;
         pthread_create(&rt->thread, NULL, collector_thread, rt);
     }
     pthread_mutex_unlock(&a->lock);
+}
+
+/* A collector that did not run this cycle (its interval is longer) has its last successful
+ * result pushed again, stamped now: remote-write receivers see every series every cycle, as
+ * a scrape of a caching exporter would give, and never mark them stale between runs. */
+static void repush_cached(agent *a) {
+    if (!a->n_remote_write) return;
+    int64_t now = now_ms();
+    for (size_t i = 0; i < a->n_collectors; i++) {
+        collector_rt *rt = &a->collectors[i];
+        pthread_mutex_lock(&a->lock);
+        bool idle = !rt->running && !rt->ran_this_cycle && rt->latest && rt->last_ok;
+        pthread_mutex_unlock(&a->lock);
+        if (!idle) continue; /* not running: only this (the loop) thread may start it and replace latest */
+        sample_set view = *rt->latest;
+        view.timestamp_ms = now;
+        enqueue_remote_write(a, &view);
+    }
 }
 
 static bool any_running(agent *a) {
@@ -420,6 +475,7 @@ static void compose_text(agent *a, const sample_set *self, bool timestamps, buf 
 
 /* End of a cycle: self-metrics to remote-write, the snapshot for /metrics, the Pushgateway group. */
 static void finish_cycle(agent *a) {
+    repush_cached(a);
     sample_set *self = agent_self_metrics(a);
     enqueue_remote_write(a, self);
     push_vanished(a, a->prev_self, self, self->timestamp_ms);
@@ -473,11 +529,11 @@ agent *agent_new(const config *cfg, trace_table *traces) {
     a->collectors = xcalloc(n ? n : 1, sizeof *a->collectors);
     for (size_t i = 0; i < n; i++) {
         const collector_def *d = all_collectors[i];
-        if (!*(const bool *)((const char *)cfg + d->enabled_option)) continue;
-        const char *command = *(char *const *)((const char *)cfg + d->command_option);
+        const collector_config *cc = &cfg->collectors[i];
+        if (!cc->enabled) continue;
+        const char *command = cc->command;
         /* JSON mode: the collector's --json command, unless the site set its own */
-        const char *def = option_default_at(d->command_option);
-        if (!cfg->cli_fallback && d->json_command && def && !strcmp(command, def)) command = d->json_command;
+        if (!cfg->cli_fallback && d->json_command && !strcmp(command, d->command)) command = d->json_command;
         char **argv = runner_split(command);
         if (!argv) {
             log_kv(LOG_ERROR, "collector command is empty or has unbalanced quotes", "collector", d->name, "command", command,
@@ -486,7 +542,7 @@ agent *agent_new(const config *cfg, trace_table *traces) {
             return NULL;
         }
         collector_rt *rt = &a->collectors[a->n_collectors++];
-        *rt = (collector_rt){.owner = a, .def = d, .argv = argv, .command = command};
+        *rt = (collector_rt){.owner = a, .def = d, .argv = argv, .command = command, .interval = cc->interval};
         buf help = {0};
         buf_printf(&help, "how long the cmd [%s] took (ms)", command);
         rt->duration_help = help.data;

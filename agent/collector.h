@@ -7,6 +7,7 @@
 #define SLURMPUSH_COLLECTOR_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "options.h"
 #include "samples.h"
@@ -14,17 +15,49 @@
 
 /* What the agent lends every collector run (read-only for the collector). */
 typedef struct {
-    trace_table *traces; /* NULL unless --trace.enabled */
+    trace_table *traces;  /* NULL unless --trace.enabled */
+    const void *settings; /* the collector's own option struct, filled from its option rows */
 } collect_env;
 
+/* One metric family, as the collector's descriptor declares it: ss_declare() makes the
+ * families of a run from this table, and --help-metrics-markdown the README's tables. */
+typedef struct {
+    const char *name;
+    metric_type type;
+    const char *const *labels; /* NULL-terminated (LABELS(...)); NULL: no labels */
+    const char *help;          /* the HELP line */
+    const char *doc;           /* the README's description, when it says more than help */
+    bool positive_only;        /* zero-valued series omitted (the seed's rule) */
+    bool shares_previous;      /* same labels and series as the family before it: one lookup serves both */
+} family_def;
+#define LABELS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* One option of a collector beyond the switch, command and interval every collector has. */
+typedef struct {
+    const char *name; /* the whole option name, by convention "collector.NAME.knob" */
+    opt_type type;
+    const char *def;   /* default as text, NULL = unset */
+    const char *alias; /* an older spelling that also works, or NULL */
+    size_t offset;     /* where the value lands in the collector's settings struct */
+    const char *help;
+} collector_option;
+
 typedef struct collector_def {
-    const char *name;         /* label value of collector="…" */
-    size_t enabled_option;    /* offsetof(config, <bool>): its on/off switch (default in the option table) */
-    size_t command_option;    /* offsetof(config, <char *>): its command line */
-    const char *error_metric; /* seed-compatible error counter name */
+    const char *name;    /* label value of collector="…"; its options are --collector.NAME[.…] */
+    const char *summary; /* one line for --help and the README: what it reads */
+    bool enabled_by_default;
+    const char *enable_alias;        /* an older spelling of --collector.NAME (the seed's), or NULL */
+    const char *command;             /* default command (split on spaces, quotes group; no shell) */
+    const char *command_alias;       /* an older spelling of --collector.NAME.command, or NULL */
+    const char *json_command;        /* replaces the default command with --slurm.cli-fallback=false (may be NULL) */
+    const char *interval;            /* default of --collector.NAME.interval (NULL: "0", every cycle) */
+    const char *fixture;             /* its output's file name stem in fixture sets (fixtures/SET/STEM.txt), fuzz seeds too */
+    const collector_option *options; /* its own options, ended by a row without name (may be NULL) */
+    size_t settings_size;            /* bytes of the struct its options fill */
+    const family_def *families;      /* every family it emits, ended by a row without name */
+    const char *error_metric;        /* seed-compatible error counter name */
     const char *error_help;
     const char *duration_metric; /* seed-compatible duration gauge (ms), or NULL where the seed has none */
-    const char *json_command;    /* replaces the default command with --slurm.cli-fallback=false (may be NULL) */
     size_t state_size;           /* bytes of private state the callbacks share during one run */
     /* Declares families into out before the first line. */
     void (*begin)(void *state, sample_set *out, const collect_env *env);
@@ -37,8 +70,19 @@ typedef struct collector_def {
     void (*release)(void *state);
 } collector_def;
 
-/* The registry: every collector the agent knows, NULL-terminated. */
+/* Declares every family of a descriptor's table into out, in order; fams[i] is defs[i]'s. */
+void ss_declare(sample_set *out, const family_def *defs, family **fams);
+/* The number of rows of a family or option table (up to the row without name). */
+size_t family_count(const family_def *defs);
+
+/* The registry: every collector the agent knows, NULL-terminated, in name order. It is
+ * generated at build time from the descriptors found under collect/ (registry.c). */
 extern const collector_def *const all_collectors[];
+
+/* --list-collectors: one line per collector, tab-separated: name, default, interval, fixture stem, families, command. */
+void collectors_print_list(FILE *out);
+/* --help-metrics-markdown: the README's metrics tables, one per collector, from the descriptors. */
+void collectors_print_metrics_markdown(FILE *out);
 
 /* Runs the collector's command once and parses its output into a new set stamped with the
  * time the output was complete. On any failure (res->status != RUN_OK) the set is empty:

@@ -1,18 +1,9 @@
-/* collectors.c — the registry of collectors. A new collector is one file under collect/
- * and one line here. */
+/* collectors.c — running a collector, and what the descriptors drive: the families of a run,
+ * --list-collectors and the README's metrics tables. */
 #include "collector.h"
 
 #include <stdlib.h>
-
-extern const collector_def jobs_collector;
-extern const collector_def nodes_collector;
-extern const collector_def licenses_collector;
-extern const collector_def diags_collector;
-extern const collector_def limits_collector;
-
-const collector_def *const all_collectors[] = {
-    &jobs_collector, &nodes_collector, &licenses_collector, &diags_collector, &limits_collector, NULL,
-};
+#include <string.h>
 
 typedef struct {
     const collector_def *def;
@@ -28,7 +19,10 @@ sample_set *collector_run(const collector_def *d, char *const argv[], const conf
                           const _Atomic bool *cancel, run_result *res) {
     sample_set *ss = ss_new(0);
     parse_ctx ctx = {d, xcalloc(1, d->state_size ? d->state_size : 1)};
-    if (d->begin) d->begin(ctx.state, ss, env);
+    collect_env own = *env;
+    int index = collector_index(d->name);
+    if (!own.settings && index >= 0 && cfg->collectors) own.settings = cfg->collectors[index].settings;
+    if (d->begin) d->begin(ctx.state, ss, &own);
     runner_run(argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
     if (res->status == RUN_OK && d->end && d->end(ctx.state, ss, res->reject_reason, sizeof res->reject_reason))
         res->status = RUN_LINE_REJECTED;
@@ -40,4 +34,62 @@ sample_set *collector_run(const collector_def *d, char *const argv[], const conf
     }
     ss->timestamp_ms = now_ms();
     return ss;
+}
+
+size_t family_count(const family_def *defs) {
+    size_t n = 0;
+    while (defs && defs[n].name) n++;
+    return n;
+}
+
+void ss_declare(sample_set *out, const family_def *defs, family **fams) {
+    for (size_t i = 0; defs[i].name; i++) {
+        const family_def *d = &defs[i];
+        if (d->shares_previous && i > 0) {
+            fams[i] = ss_family_like(out, fams[i - 1], d->name, d->help, d->type);
+        } else {
+            fams[i] = ss_family_labels(out, d->name, d->help, d->type, d->labels);
+        }
+        fams[i]->positive_only = d->positive_only;
+    }
+}
+
+void collectors_print_list(FILE *out) {
+    for (size_t i = 0; all_collectors[i]; i++) {
+        const collector_def *d = all_collectors[i];
+        fprintf(out, "%s\t%s\t%s\t%s\t%zu\t%s\n", d->name, d->enabled_by_default ? "on" : "off", d->interval ? d->interval : "0",
+                d->fixture ? d->fixture : "-", family_count(d->families), d->command);
+    }
+}
+
+static void print_labels(FILE *out, const char *const *labels) {
+    if (!labels || !labels[0]) fputs("–", out);
+    for (size_t k = 0; labels && labels[k]; k++) fprintf(out, "%s%s", k ? ", " : "", labels[k]);
+}
+
+static void print_cell(FILE *out, const char *s) {
+    for (; *s; s++) fputs(*s == '|' ? "\\|" : (char[]){*s, 0}, out);
+}
+
+void collectors_print_metrics_markdown(FILE *out) {
+    for (size_t i = 0; all_collectors[i]; i++) {
+        const collector_def *d = all_collectors[i];
+        fprintf(out, "%s#### %s (`--collector.%s`, %s)\n\n", i ? "\n" : "", d->name, d->name,
+                d->enabled_by_default ? "on by default" : "off by default");
+        fprintf(out, "%s; `", d->summary);
+        print_cell(out, d->command);
+        fprintf(out, "`.\n\n| metric | type | labels | value |\n|---|---|---|---|\n");
+        for (const family_def *f = d->families; f && f->name; f++) {
+            const family_def *first = f;
+            while (first->shares_previous && first > d->families) first--;
+            fprintf(out, "| `%s` | %s | ", f->name, f->type == METRIC_COUNTER ? "counter" : "gauge");
+            print_labels(out, first->labels);
+            fputs(" | ", out);
+            print_cell(out, f->doc ? f->doc : f->help);
+            fprintf(out, "%s |\n", f->positive_only ? " (> 0 only)" : "");
+        }
+        if (d->duration_metric)
+            fprintf(out, "| `%s` | gauge | – | how long the last run took, ms (seed name) |\n", d->duration_metric);
+        fprintf(out, "| `%s` | counter | – | failed runs (seed name) |\n", d->error_metric);
+    }
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "collector.h"
 #include "log.h"
 #include "util.h"
 
@@ -17,116 +18,213 @@
 #define SLURMPUSH_VERSION "0.0.0"
 #endif
 
-typedef enum { OPT_STRING, OPT_BOOL, OPT_SECONDS, OPT_BYTES, OPT_COUNT, OPT_LIST } opt_type;
+/* Where an option's value lands. */
+typedef enum {
+    IN_CONFIG,    /* struct config */
+    IN_ENDPOINT,  /* endpoint_options: the last --remote-write.url's, or the default */
+    IN_COLLECTOR, /* collector_config of one collector */
+    IN_SETTINGS,  /* the collector's own settings struct */
+} opt_place;
 
 typedef struct {
     const char *name; /* long name; also accepted with one dash, as the seed's Go flags */
     opt_type type;
-    bool per_endpoint; /* offset is into endpoint_options: the last --remote-write.url's, or the default */
-    const char *def;   /* default, as text; NULL = unset */
-    const char *env;   /* environment variable read before the command line, or NULL */
-    size_t offset;     /* where the value lands in struct config */
+    opt_place place;
+    const char *def; /* default, as text; NULL = unset */
+    const char *env; /* environment variable read before the command line, or NULL */
+    size_t offset;   /* where the value lands (see place) */
     const char *help;
+    const char *alias; /* an older spelling (collectors' rows), or NULL */
+    int collector;     /* IN_COLLECTOR, IN_SETTINGS: the collector's index in the registry */
 } option_def;
 
 #define AT(field) offsetof(config, field)
 #define EP(field) offsetof(endpoint_options, field)
 
-/* The one declaration of every option. Order here is the order of --help. */
-static const option_def option_table[] = {
-    {"web.listen-address", OPT_STRING, false, ":9092", NULL, AT(listen_address),
+/* A row of the table below: an option_def without the collector fields. */
+typedef struct {
+    const char *name;
+    opt_type type;
+    opt_place place;
+    const char *def, *env;
+    size_t offset;
+    const char *help;
+} table_row;
+
+/* The one declaration of every option but the collectors' (their descriptors hold those).
+ * Order here is the order of --help. */
+static const table_row option_table[] = {
+    {"web.listen-address", OPT_STRING, IN_CONFIG, ":9092", NULL, AT(listen_address),
      "Address of the built-in HTTP listener (/metrics); empty disables it."},
-    {"web.telemetry-path", OPT_STRING, false, "/metrics", NULL, AT(telemetry_path), "Path that serves the metrics."},
-    {"web.log-level", OPT_STRING, false, "info", "LOGLEVEL", AT(log_level), "Log level: debug, info, warn (warning), error."},
-    {"slurm.poll-limit", OPT_SECONDS, false, "10", "POLL_LIMIT", AT(poll_limit),
+    {"web.telemetry-path", OPT_STRING, IN_CONFIG, "/metrics", NULL, AT(telemetry_path), "Path that serves the metrics."},
+    {"web.log-level", OPT_STRING, IN_CONFIG, "info", "LOGLEVEL", AT(log_level), "Log level: debug, info, warn (warning), error."},
+    {"slurm.poll-limit", OPT_SECONDS, IN_CONFIG, "10", "POLL_LIMIT", AT(poll_limit),
      "Seconds between collection cycles; no Slurm command runs more often."},
-    {"interval", OPT_SECONDS, false, "0", NULL, AT(interval), "A longer cycle than --slurm.poll-limit (0: use the poll limit)."},
-    {"slurm.cli-timeout", OPT_SECONDS, false, "10", "CLI_TIMEOUT", AT(cli_timeout),
+    {"interval", OPT_SECONDS, IN_CONFIG, "0", NULL, AT(interval),
+     "A longer cycle than --slurm.poll-limit (0: use the poll limit)."},
+    {"slurm.cli-timeout", OPT_SECONDS, IN_CONFIG, "10", "CLI_TIMEOUT", AT(cli_timeout),
      "Seconds a Slurm command may run before its process group is killed."},
-    {"slurm.cli-max-output", OPT_BYTES, false, "268435456", NULL, AT(cli_max_output),
+    {"slurm.cli-max-output", OPT_BYTES, IN_CONFIG, "268435456", NULL, AT(cli_max_output),
      "Largest output (bytes) accepted from one Slurm command; more fails the run."},
-    {"slurm.squeue-cli", OPT_STRING, false,
-     "squeue --states=all -h -r -O JobID:|,UserName:|,Account:|,Partition:|,State:|,NumCPUs:|,MinMemory:|,"
-     "tres-alloc:|,Reason:",
-     NULL, AT(squeue_cli), "Command of the jobs collector (split on spaces, quotes group; no shell)."},
-    {"slurm.sinfo-cli", OPT_STRING, false,
-     "sinfo -h -N -O NodeList:|,Partition:|,StateLong:|,CPUsState:|,CPUsLoad:|,Memory:|,FreeMem:|,AllocMem:|,Weight:", NULL,
-     AT(sinfo_cli), "Command of the nodes collector (split on spaces, quotes group; no shell)."},
-    {"slurm.cli-fallback", OPT_BOOL, false, "true", NULL, AT(cli_fallback),
+    {"slurm.cli-fallback", OPT_BOOL, IN_CONFIG, "true", NULL, AT(cli_fallback),
      "Text mode (the default, fast, every Slurm version); false: JSON mode, squeue/sinfo --json (openapi v0.0.37, v0.0.38 and "
      "data_parser v0.0.39+ shapes)."},
-    {"collector.jobs", OPT_BOOL, false, "true", NULL, AT(collect_jobs), "Run the jobs collector (squeue)."},
-    {"collector.nodes", OPT_BOOL, false, "true", NULL, AT(collect_nodes), "Run the nodes collector (sinfo)."},
-    {"slurm.collect-licenses", OPT_BOOL, false, "false", NULL, AT(collect_licenses),
-     "Run the licenses collector (scontrol show lic)."},
-    {"slurm.lic-cli", OPT_STRING, false, "scontrol show lic -o", NULL, AT(lic_cli), "Command of the licenses collector."},
-    {"slurm.collect-diags", OPT_BOOL, false, "false", NULL, AT(collect_diags),
-     "Run the scheduler diagnostics collector (sdiag)."},
-    {"slurm.diag-cli", OPT_STRING, false, "sdiag", NULL, AT(diag_cli), "Command of the diagnostics collector (sdiag text)."},
-    {"slurm.collect-limits", OPT_BOOL, false, "false", NULL, AT(collect_limits), "Run the account limits collector (sacctmgr)."},
-    {"slurm.sacctmgr-cli", OPT_STRING, false,
-     "sacctmgr show assoc format=User,Account,GrpCPU,GrpMem,GrpJobs,GrpSubmit --noheader --parsable2", NULL, AT(sacctmgr_cli),
-     "Command of the account limits collector."},
-    {"metrics.exclude", OPT_STRING, false, "", NULL, AT(metrics_exclude),
+    {"metrics.exclude", OPT_STRING, IN_CONFIG, "", NULL, AT(metrics_exclude),
      "Extended regular expression: metric families whose name it matches (anywhere) are neither pushed nor served."},
-    {"label", OPT_LIST, false, NULL, NULL, AT(labels),
+    {"label", OPT_LIST, IN_CONFIG, NULL, NULL, AT(labels),
      "name=value added to every pushed and served series (repeatable; replaces a same-named label)."},
-    {"remote-write.url", OPT_LIST, false, NULL, NULL, AT(remote_write_urls),
+    {"remote-write.url", OPT_LIST, IN_CONFIG, NULL, NULL, AT(remote_write_urls),
      "Prometheus remote-write endpoint (repeatable); none: serve /metrics only."},
-    {"remote-write.timeout", OPT_SECONDS, false, "30", NULL, AT(remote_write_timeout),
+    {"remote-write.timeout", OPT_SECONDS, IN_CONFIG, "30", NULL, AT(remote_write_timeout),
      "Seconds one remote-write request may take."},
-    {"remote-write.max-samples-per-send", OPT_COUNT, false, "2000", NULL, AT(remote_write_max_samples),
+    {"remote-write.max-samples-per-send", OPT_COUNT, IN_CONFIG, "2000", NULL, AT(remote_write_max_samples),
      "Samples in one remote-write request at most."},
-    {"remote-write.queue-max-bytes", OPT_BYTES, false, "67108864", NULL, AT(remote_write_queue_bytes),
+    {"remote-write.queue-max-bytes", OPT_BYTES, IN_CONFIG, "67108864", NULL, AT(remote_write_queue_bytes),
      "Compressed bytes queued per endpoint at most; the oldest request is dropped (and counted) beyond."},
-    {"remote-write.protocol", OPT_STRING, true, "v1", NULL, EP(protocol),
+    {"remote-write.protocol", OPT_STRING, IN_ENDPOINT, "v1", NULL, EP(protocol),
      "v1 (remote-write 1.0) or v2 (2.0, falling back to 1.0 per endpoint on 415, 400 or a 2xx that wrote nothing)."},
-    {"remote-write.spool-dir", OPT_STRING, false, NULL, NULL, AT(remote_write_spool_dir),
+    {"remote-write.spool-dir", OPT_STRING, IN_CONFIG, NULL, NULL, AT(remote_write_spool_dir),
      "Directory of the durable queues (one subdirectory per endpoint): every request is written there before it is sent "
      "and survives restarts and outages; unset: memory only."},
-    {"remote-write.spool-max-bytes", OPT_BYTES, false, "1073741824", NULL, AT(remote_write_spool_bytes),
+    {"remote-write.spool-max-bytes", OPT_BYTES, IN_CONFIG, "1073741824", NULL, AT(remote_write_spool_bytes),
      "Bytes one endpoint's spool may hold; beyond, its oldest requests are dropped (counted and logged)."},
-    {"remote-write.header", OPT_LIST, true, NULL, NULL, EP(headers),
+    {"remote-write.header", OPT_LIST, IN_ENDPOINT, NULL, NULL, EP(headers),
      "'Name: value' added to every remote-write request (repeatable), e.g. X-Scope-OrgID or THANOS-TENANT; the protocol's "
      "own headers cannot be overridden."},
-    {"remote-write.basic-auth.username", OPT_STRING, true, NULL, NULL, EP(username), "Basic-auth user name."},
-    {"remote-write.basic-auth.password-file", OPT_STRING, true, NULL, NULL, EP(password_file),
+    {"remote-write.basic-auth.username", OPT_STRING, IN_ENDPOINT, NULL, NULL, EP(username), "Basic-auth user name."},
+    {"remote-write.basic-auth.password-file", OPT_STRING, IN_ENDPOINT, NULL, NULL, EP(password_file),
      "File holding the basic-auth password (never on the command line)."},
-    {"remote-write.bearer-token-file", OPT_STRING, true, NULL, NULL, EP(bearer_token_file),
+    {"remote-write.bearer-token-file", OPT_STRING, IN_ENDPOINT, NULL, NULL, EP(bearer_token_file),
      "File holding a bearer token, re-read whenever it changes."},
-    {"remote-write.tls.ca-file", OPT_STRING, true, NULL, NULL, EP(ca_file), "CA certificates to verify the receiver."},
-    {"remote-write.tls.cert-file", OPT_STRING, true, NULL, NULL, EP(cert_file), "Client certificate (mutual TLS)."},
-    {"remote-write.tls.key-file", OPT_STRING, true, NULL, NULL, EP(key_file), "Client key (mutual TLS)."},
-    {"remote-write.tls.server-name", OPT_STRING, true, NULL, NULL, EP(server_name),
+    {"remote-write.tls.ca-file", OPT_STRING, IN_ENDPOINT, NULL, NULL, EP(ca_file), "CA certificates to verify the receiver."},
+    {"remote-write.tls.cert-file", OPT_STRING, IN_ENDPOINT, NULL, NULL, EP(cert_file), "Client certificate (mutual TLS)."},
+    {"remote-write.tls.key-file", OPT_STRING, IN_ENDPOINT, NULL, NULL, EP(key_file), "Client key (mutual TLS)."},
+    {"remote-write.tls.server-name", OPT_STRING, IN_ENDPOINT, NULL, NULL, EP(server_name),
      "Name to expect in the receiver's certificate (and to send as SNI) instead of the URL's host."},
-    {"remote-write.tls.insecure-skip-verify", OPT_BOOL, true, "false", NULL, EP(insecure),
+    {"remote-write.tls.insecure-skip-verify", OPT_BOOL, IN_ENDPOINT, "false", NULL, EP(insecure),
      "Do not verify the receiver's certificate (testing only)."},
-    {"remote-write.proxy-url", OPT_STRING, true, NULL, NULL, EP(proxy_url),
+    {"remote-write.proxy-url", OPT_STRING, IN_ENDPOINT, NULL, NULL, EP(proxy_url),
      "HTTP proxy for remote-write; the environment's proxy variables are not used."},
-    {"pushgateway.url", OPT_STRING, false, NULL, NULL, AT(pushgateway_url),
+    {"pushgateway.url", OPT_STRING, IN_CONFIG, NULL, NULL, AT(pushgateway_url),
      "Pushgateway base URL; each cycle PUTs the group /metrics/job/JOB/instance/INSTANCE."},
-    {"pushgateway.job", OPT_STRING, false, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},
-    {"pushgateway.instance", OPT_STRING, false, NULL, NULL, AT(pushgateway_instance),
+    {"pushgateway.job", OPT_STRING, IN_CONFIG, "slurm", NULL, AT(pushgateway_job), "Pushgateway job name."},
+    {"pushgateway.instance", OPT_STRING, IN_CONFIG, NULL, NULL, AT(pushgateway_instance),
      "Pushgateway instance (default: the cluster label, else the host name)."},
-    {"trace.enabled", OPT_BOOL, false, "false", NULL, AT(trace_enabled),
+    {"trace.enabled", OPT_BOOL, IN_CONFIG, "false", NULL, AT(trace_enabled),
      "Accept job traces: POST (the seed wrapper's JSON body) and GET (a JSON listing) on --trace.path."},
-    {"trace.path", OPT_STRING, false, "/trace", NULL, AT(trace_path), "Path of the trace endpoint."},
-    {"trace.rate", OPT_SECONDS, false, "10", NULL, AT(trace_rate), "Seconds a posted trace stays valid."},
-    {"trace.max-jobs", OPT_COUNT, false, "10000", NULL, AT(trace_max_jobs),
+    {"trace.path", OPT_STRING, IN_CONFIG, "/trace", NULL, AT(trace_path), "Path of the trace endpoint."},
+    {"trace.rate", OPT_SECONDS, IN_CONFIG, "10", NULL, AT(trace_rate), "Seconds a posted trace stays valid."},
+    {"trace.max-jobs", OPT_COUNT, IN_CONFIG, "10000", NULL, AT(trace_max_jobs),
      "Live (job, host) traces kept at most; further ones are refused with 429."},
-    {"trace.max-body", OPT_BYTES, false, "16384", NULL, AT(trace_max_body), "Largest trace body accepted (bytes); larger: 413."},
-    {"trace.token-file", OPT_STRING, false, NULL, NULL, AT(trace_token_file),
+    {"trace.max-body", OPT_BYTES, IN_CONFIG, "16384", NULL, AT(trace_max_body),
+     "Largest trace body accepted (bytes); larger: 413."},
+    {"trace.token-file", OPT_STRING, IN_CONFIG, NULL, NULL, AT(trace_token_file),
      "File holding a bearer token that trace posters must send (Authorization: Bearer …); unset: no authentication."},
-    {"pushgateway.gzip", OPT_BOOL, false, "true", NULL, AT(pushgateway_gzip),
+    {"pushgateway.gzip", OPT_BOOL, IN_CONFIG, "true", NULL, AT(pushgateway_gzip),
      "gzip the pushed text (Pushgateway 1.5.0 and later)."},
-    {"pushgateway.delete-on-shutdown", OPT_BOOL, false, "false", NULL, AT(pushgateway_delete),
+    {"pushgateway.delete-on-shutdown", OPT_BOOL, IN_CONFIG, "false", NULL, AT(pushgateway_delete),
      "DELETE the group when slurmpush stops, so its last values do not linger."},
-    {"once", OPT_BOOL, false, "false", NULL, AT(once),
+    {"once", OPT_BOOL, IN_CONFIG, "false", NULL, AT(once),
      "Run one cycle (collect, push), wait for delivery, exit non-zero if a collector or push failed."},
-    {"dry-run", OPT_BOOL, false, "false", NULL, AT(dry_run),
+    {"dry-run", OPT_BOOL, IN_CONFIG, "false", NULL, AT(dry_run),
      "Run one cycle and print what would be pushed (text format, with timestamps); send nothing."},
 };
-enum { N_OPTIONS = sizeof option_table / sizeof option_table[0] };
+enum { N_GLOBAL_OPTIONS = sizeof option_table / sizeof option_table[0] };
+
+/* Every option: the table above, then each collector's rows, made from its descriptor (its
+ * switch, command, interval, and its own options). Built for each use, freed after. */
+typedef struct {
+    option_def *rows;
+    size_t n, n_global;
+    char **owned; /* names and help texts made here */
+    size_t n_owned;
+} option_list;
+
+static const char *own(option_list *l, char *text) {
+    l->owned = xrealloc(l->owned, (l->n_owned + 1) * sizeof *l->owned);
+    return l->owned[l->n_owned++] = text;
+}
+
+static const char *ownf(option_list *l, const char *fmt, const char *a, const char *b) {
+    buf t = {0};
+    buf_printf(&t, fmt, a, b);
+    return own(l, t.data);
+}
+
+static void add_row(option_list *l, option_def row) {
+    l->rows = xrealloc(l->rows, (l->n + 1) * sizeof *l->rows);
+    l->rows[l->n++] = row;
+}
+
+static void add_collector_rows(option_list *l, int index, const collector_def *d) {
+    const char *n = d->name;
+    add_row(l, (option_def){.name = ownf(l, "collector.%s", n, ""),
+                            .type = OPT_BOOL,
+                            .place = IN_COLLECTOR,
+                            .def = d->enabled_by_default ? "true" : "false",
+                            .offset = offsetof(collector_config, enabled),
+                            .help = ownf(l, "Run the %s collector: %s.", n, d->summary),
+                            .alias = d->enable_alias,
+                            .collector = index});
+    add_row(l,
+            (option_def){.name = ownf(l, "collector.%s.command", n, ""),
+                         .type = OPT_STRING,
+                         .place = IN_COLLECTOR,
+                         .def = d->command,
+                         .offset = offsetof(collector_config, command),
+                         .help = ownf(l, "Command of the %s collector (split on spaces, quotes group; no shell).%s", n,
+                                      d->json_command ? " With --slurm.cli-fallback=false the default is its --json form." : ""),
+                         .alias = d->command_alias,
+                         .collector = index});
+    add_row(l, (option_def){.name = ownf(l, "collector.%s.interval", n, ""),
+                            .type = OPT_SECONDS,
+                            .place = IN_COLLECTOR,
+                            .def = d->interval ? d->interval : "0",
+                            .offset = offsetof(collector_config, interval),
+                            .help = ownf(l,
+                                         "Seconds between runs of the %s collector, rounded up to whole cycles (0: every cycle); "
+                                         "between runs its last result is pushed again.%s",
+                                         n, ""),
+                            .collector = index});
+    for (const collector_option *o = d->options; o && o->name; o++)
+        add_row(l, (option_def){.name = o->name,
+                                .type = o->type,
+                                .place = IN_SETTINGS,
+                                .def = o->def,
+                                .offset = o->offset,
+                                .help = o->help,
+                                .alias = o->alias,
+                                .collector = index});
+}
+
+static option_list all_options(void) {
+    option_list l = {0};
+    for (size_t i = 0; i < N_GLOBAL_OPTIONS; i++) {
+        const table_row *r = &option_table[i];
+        add_row(&l, (option_def){.name = r->name,
+                                 .type = r->type,
+                                 .place = r->place,
+                                 .def = r->def,
+                                 .env = r->env,
+                                 .offset = r->offset,
+                                 .help = r->help});
+    }
+    l.n_global = l.n;
+    for (int i = 0; all_collectors[i]; i++) add_collector_rows(&l, i, all_collectors[i]);
+    return l;
+}
+
+static void free_option_list(option_list *l) {
+    for (size_t i = 0; i < l->n_owned; i++) free(l->owned[i]);
+    free(l->owned);
+    free(l->rows);
+}
+
+int collector_index(const char *name) {
+    for (int i = 0; all_collectors[i]; i++)
+        if (!strcmp(all_collectors[i]->name, name)) return i;
+    return -1;
+}
 
 #define PER_ENDPOINT_NOTE " Per endpoint: applies to the --remote-write.url before it; before any, to all."
 
@@ -145,9 +243,14 @@ static const char *type_word(opt_type t) {
 /* Where an option lands: in the configuration, or in the options of the last --remote-write.url
  * given so far (before any, the default of every endpoint). */
 static void *field(config *cfg, const option_def *o) {
-    if (!o->per_endpoint) return (char *)cfg + o->offset;
     size_t n = cfg->remote_write_urls.n;
-    return (char *)(n ? &cfg->rw_endpoints[n - 1] : &cfg->rw_default) + o->offset;
+    switch (o->place) {
+    case IN_CONFIG: break;
+    case IN_ENDPOINT: return (char *)(n ? &cfg->rw_endpoints[n - 1] : &cfg->rw_default) + o->offset;
+    case IN_COLLECTOR: return (char *)&cfg->collectors[o->collector] + o->offset;
+    case IN_SETTINGS: return (char *)cfg->collectors[o->collector].settings + o->offset;
+    }
+    return (char *)cfg + o->offset;
 }
 
 static int parse_bool(const char *v, bool *out) {
@@ -208,45 +311,55 @@ static int set_option(config *cfg, const option_def *o, const char *v, char *err
     return -1;
 }
 
-static const option_def *find_option(const char *name, size_t len) {
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (strlen(option_table[i].name) == len && !strncmp(option_table[i].name, name, len)) return &option_table[i];
+static const option_def *find_option(const option_list *l, const char *name, size_t len) {
+    for (size_t i = 0; i < l->n; i++) {
+        const option_def *o = &l->rows[i];
+        if (strlen(o->name) == len && !strncmp(o->name, name, len)) return o;
+        if (o->alias && strlen(o->alias) == len && !strncmp(o->alias, name, len)) return o;
+    }
     return NULL;
 }
 
-static void print_help(void) {
+static void print_help(const option_list *l) {
     printf("Usage: slurmpush [options]\n\n"
            "Collects Slurm state through the Slurm CLI and pushes it to Prometheus remote-write\n"
            "receivers or a Pushgateway; also serves /metrics. Options take --name=value or\n"
            "--name value; the seed exporter's single-dash spellings (-name) work too.\n\n");
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const option_def *o = &option_table[i];
-        printf("  --%s=%s\n      %s%s", o->name, type_word(o->type), o->help, o->per_endpoint ? PER_ENDPOINT_NOTE : "");
+    for (size_t i = 0; i < l->n; i++) {
+        const option_def *o = &l->rows[i];
+        if (i == l->n_global) printf("\nCollectors (--list-collectors lists them, --help-metrics-markdown their families):\n");
+        printf("  --%s=%s\n      %s%s", o->name, type_word(o->type), o->help, o->place == IN_ENDPOINT ? PER_ENDPOINT_NOTE : "");
         if (o->def) printf(" (default: %s)", o->def);
         if (o->env) printf(" [env %s]", o->env);
+        if (o->alias) printf(" [also --%s]", o->alias);
         printf("\n");
     }
-    printf("  --help      Show this help.\n  --version   Show the version.\n");
+    printf(
+        "  --help      Show this help.\n  --version   Show the version.\n"
+        "  --list-collectors  One line per collector (tab-separated): name, default, interval, fixture stem, families, command.\n"
+        "  --help-markdown, --help-metrics-markdown  The README's options and metrics tables.\n");
 }
 
-static void print_help_markdown(void) {
+static void print_markdown_text(const char *s) {
+    for (const char *p = s; *p; p++) printf(*p == '|' ? "\\|" : "%c", *p);
+}
+
+static void print_help_markdown(const option_list *l) {
     printf("| option | type | default | env | meaning |\n|---|---|---|---|---|\n");
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const option_def *o = &option_table[i];
+    for (size_t i = 0; i < l->n; i++) {
+        const option_def *o = &l->rows[i];
         printf("| `--%s` | %s | ", o->name, type_word(o->type));
         if (o->def && *o->def) {
             printf("`");
-            for (const char *p = o->def; *p; p++) printf(*p == '|' ? "\\|" : "%c", *p);
+            print_markdown_text(o->def);
             printf("`");
         }
-        printf(" | %s | %s%s |\n", o->env ? o->env : "", o->help, o->per_endpoint ? PER_ENDPOINT_NOTE : "");
+        printf(" | %s | ", o->env ? o->env : "");
+        print_markdown_text(o->help);
+        if (o->place == IN_ENDPOINT) printf(PER_ENDPOINT_NOTE);
+        if (o->alias) printf(" Also `--%s`.", o->alias);
+        printf(" |\n");
     }
-}
-
-const char *option_default_at(size_t offset) {
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (option_table[i].offset == offset) return option_table[i].def;
-    return NULL;
 }
 
 bool valid_label_name(const char *s) {
@@ -420,15 +533,12 @@ static int validate(config *cfg, char *err, size_t errlen) {
     return 0;
 }
 
-options_result options_parse(config *cfg, int argc, char **argv) {
-    char err[512] = "";
-    *cfg = (config){0};
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (option_table[i].def) set_option(cfg, &option_table[i], option_table[i].def, err, sizeof err);
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const option_def *o = &option_table[i];
+/* The environment, then the command line, over the defaults already set. */
+static options_result parse_args(config *cfg, const option_list *l, int argc, char **argv, char *err, size_t errlen) {
+    for (size_t i = 0; i < l->n; i++) {
+        const option_def *o = &l->rows[i];
         const char *v = o->env ? getenv(o->env) : NULL;
-        if (v && *v && set_option(cfg, o, v, err, sizeof err) < 0) {
+        if (v && *v && set_option(cfg, o, v, err, errlen) < 0) {
             fprintf(stderr, "slurmpush: environment %s: %s\n", o->env, err);
             return OPTIONS_ERROR;
         }
@@ -436,11 +546,19 @@ options_result options_parse(config *cfg, int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "--help") || !strcmp(arg, "-help") || !strcmp(arg, "-h")) {
-            print_help();
+            print_help(l);
             return OPTIONS_EXIT_OK;
         }
         if (!strcmp(arg, "--help-markdown")) {
-            print_help_markdown();
+            print_help_markdown(l);
+            return OPTIONS_EXIT_OK;
+        }
+        if (!strcmp(arg, "--help-metrics-markdown")) {
+            collectors_print_metrics_markdown(stdout);
+            return OPTIONS_EXIT_OK;
+        }
+        if (!strcmp(arg, "--list-collectors")) {
+            collectors_print_list(stdout);
             return OPTIONS_EXIT_OK;
         }
         if (!strcmp(arg, "--version") || !strcmp(arg, "-version")) {
@@ -454,7 +572,7 @@ options_result options_parse(config *cfg, int argc, char **argv) {
         const char *name = arg + (arg[1] == '-' ? 2 : 1);
         const char *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const option_def *o = find_option(name, len);
+        const option_def *o = find_option(l, name, len);
         if (!o) {
             fprintf(stderr, "slurmpush: unknown option \"%s\" (see --help)\n", arg);
             return OPTIONS_ERROR;
@@ -468,16 +586,31 @@ options_result options_parse(config *cfg, int argc, char **argv) {
             }
             value = argv[++i];
         }
-        if (set_option(cfg, o, value, err, sizeof err) < 0) {
+        if (set_option(cfg, o, value, err, errlen) < 0) {
             fprintf(stderr, "slurmpush: %s\n", err);
             return OPTIONS_ERROR;
         }
     }
-    if (validate(cfg, err, sizeof err) < 0) {
+    if (validate(cfg, err, errlen) < 0) {
         fprintf(stderr, "slurmpush: %s\n", err);
         return OPTIONS_ERROR;
     }
     return OPTIONS_OK;
+}
+
+options_result options_parse(config *cfg, int argc, char **argv) {
+    char err[512] = "";
+    *cfg = (config){0};
+    while (all_collectors[cfg->n_collectors]) cfg->n_collectors++;
+    cfg->collectors = xcalloc(cfg->n_collectors ? cfg->n_collectors : 1, sizeof *cfg->collectors);
+    for (size_t i = 0; i < cfg->n_collectors; i++)
+        cfg->collectors[i].settings = xcalloc(1, all_collectors[i]->settings_size ? all_collectors[i]->settings_size : 1);
+    option_list l = all_options();
+    for (size_t i = 0; i < l.n; i++)
+        if (l.rows[i].def) set_option(cfg, &l.rows[i], l.rows[i].def, err, sizeof err);
+    options_result rc = parse_args(cfg, &l, argc, argv, err, sizeof err);
+    free_option_list(&l);
+    return rc;
 }
 
 static void free_strlist(strlist *l) {
@@ -496,16 +629,16 @@ void options_free(config *cfg) {
     free_endpoint(&cfg->rw_default);
     for (size_t i = 0; i < cfg->remote_write_urls.n; i++) free_endpoint(&cfg->rw_endpoints[i]);
     free(cfg->rw_endpoints);
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        if (option_table[i].per_endpoint) continue;
-        void *f = field(cfg, &option_table[i]);
-        if (option_table[i].type == OPT_STRING) free(*(char **)f);
-        if (option_table[i].type == OPT_LIST) {
-            strlist *l = f;
-            for (size_t j = 0; j < l->n; j++) free(l->items[j]);
-            free(l->items);
-        }
+    option_list all = all_options();
+    for (size_t i = 0; cfg->collectors && i < all.n; i++) {
+        if (all.rows[i].place == IN_ENDPOINT) continue;
+        void *f = field(cfg, &all.rows[i]);
+        if (all.rows[i].type == OPT_STRING) free(*(char **)f);
+        if (all.rows[i].type == OPT_LIST) free_strlist(f);
     }
+    free_option_list(&all);
+    for (size_t i = 0; i < cfg->n_collectors; i++) free(cfg->collectors[i].settings);
+    free(cfg->collectors);
     free(cfg->extra_labels);
     *cfg = (config){0};
 }

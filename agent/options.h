@@ -17,6 +17,17 @@ typedef struct {
     const char *name, *value;
 } label_pair;
 
+typedef enum { OPT_STRING, OPT_BOOL, OPT_SECONDS, OPT_BYTES, OPT_COUNT, OPT_LIST } opt_type;
+
+/* What the options say of one collector (index = its place in the registry). The rows that
+ * fill it come from the collector's own descriptor (collector.h). */
+typedef struct {
+    bool enabled;    /* --collector.NAME */
+    char *command;   /* --collector.NAME.command */
+    double interval; /* --collector.NAME.interval: seconds between runs, 0 = every cycle */
+    void *settings;  /* the collector's own option struct (its descriptor's settings_size bytes) */
+} collector_config;
+
 typedef struct {
     char *protocol;
     strlist headers;
@@ -44,17 +55,9 @@ typedef struct config {
     double interval;
     double cli_timeout;
     int64_t cli_max_output;
-    char *squeue_cli;
-    char *sinfo_cli;
     bool cli_fallback;
-    bool collect_jobs;
-    bool collect_nodes;
-    bool collect_licenses;
-    char *lic_cli;
-    bool collect_diags;
-    char *diag_cli;
-    bool collect_limits;
-    char *sacctmgr_cli;
+    collector_config *collectors; /* one per registry entry, in registry order */
+    size_t n_collectors;
     strlist labels;
     char *metrics_exclude;
     /* delivery */
@@ -95,8 +98,8 @@ typedef enum { OPTIONS_OK, OPTIONS_EXIT_OK, OPTIONS_ERROR } options_result;
  * On a bad value writes one line to stderr and returns OPTIONS_ERROR. */
 options_result options_parse(config *cfg, int argc, char **argv);
 void options_free(config *cfg);
-/* The default (as text) of the option that lands at this offset of struct config, or NULL. */
-const char *option_default_at(size_t offset);
+/* The index of the named collector in the registry (and cfg->collectors), or -1. */
+int collector_index(const char *name);
 /* True when name matches [a-zA-Z_][a-zA-Z0-9_]* (and, for metrics, ':' allowed). */
 bool valid_label_name(const char *name);
 bool valid_metric_name(const char *name);

@@ -22,26 +22,32 @@ void ss_free(sample_set *ss) {
     free(ss);
 }
 
-family *ss_family(sample_set *ss, const char *name, const char *help, metric_type type, ...) {
+family *ss_family_labels(sample_set *ss, const char *name, const char *help, metric_type type, const char *const *labels) {
     family *f = arena_calloc(&ss->mem, 1, sizeof *f);
     f->name = name;
     f->help = help;
     f->type = type;
     f->mem = &ss->mem;
-    va_list ap;
-    va_start(ap, type);
-    while (va_arg(ap, const char *)) f->nlabels++;
-    va_end(ap);
+    while (labels && labels[f->nlabels]) f->nlabels++;
     f->label_names = arena_calloc(&ss->mem, f->nlabels + 1, sizeof(char *));
-    va_start(ap, type);
-    for (size_t i = 0; i < f->nlabels; i++) f->label_names[i] = va_arg(ap, const char *);
-    va_end(ap);
+    for (size_t i = 0; i < f->nlabels; i++) f->label_names[i] = labels[i];
     if (ss->n == ss->cap) {
         ss->cap = ss->cap ? ss->cap * 2 : 16;
         ss->fams = xrealloc(ss->fams, ss->cap * sizeof *ss->fams);
     }
     ss->fams[ss->n++] = f;
     return f;
+}
+
+family *ss_family(sample_set *ss, const char *name, const char *help, metric_type type, ...) {
+    const char *labels[16];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, type);
+    for (const char *l; (l = va_arg(ap, const char *)) && n + 1 < sizeof labels / sizeof *labels;) labels[n++] = l;
+    va_end(ap);
+    labels[n] = NULL;
+    return ss_family_labels(ss, name, help, type, labels);
 }
 
 family *ss_family_like(sample_set *ss, family *first, const char *name, const char *help, metric_type type) {

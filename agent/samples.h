@@ -47,6 +47,8 @@ void ss_free(sample_set *ss);
 
 /* Declares a family; label names follow, NULL-terminated. help is kept by pointer. */
 family *ss_family(sample_set *ss, const char *name, const char *help, metric_type type, ...) __attribute__((sentinel));
+/* The same with the label names as a NULL-terminated array (NULL: none). */
+family *ss_family_labels(sample_set *ss, const char *name, const char *help, metric_type type, const char *const *labels);
 /* Declares a family with first's label names and series keys: fam_slot on first finds the
  * series in all of them. */
 family *ss_family_like(sample_set *ss, family *first, const char *name, const char *help, metric_type type);

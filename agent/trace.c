@@ -211,16 +211,9 @@ void trace_snapshot_free(trace_entry *entries, size_t n) {
     free(entries);
 }
 
-void trace_emit(sample_set *out, const trace_entry *entries, size_t n, const traced_job *const *job) {
-    family *mem_alloc = ss_family(out, "slurm_job_mem_alloc", "running job mem allocated", METRIC_GAUGE, "jobid", NULL);
-    family *cpu_alloc = ss_family(out, "slurm_job_cpu_alloc", "running job cpus allocated", METRIC_GAUGE, "jobid", NULL);
-    family *pid = ss_family(out, "slurm_proc_pid", "pid of running slurm job", METRIC_GAUGE, "hostname", "jobid", NULL);
-    family *cpu = ss_family(out, "slurm_proc_cpu_usage", "actual cpu usage collected from proc monitor", METRIC_GAUGE, "jobid",
-                            "username", NULL);
-    family *mem = ss_family_like(out, cpu, "slurm_proc_mem_usage", "proc mem usage", METRIC_GAUGE);
-    family *threads = ss_family_like(out, cpu, "slurm_proc_threadcount", "threads currently being used", METRIC_GAUGE);
-    family *wr = ss_family_like(out, cpu, "slurm_proc_write_bytes", "proc write bytes", METRIC_GAUGE);
-    family *rd = ss_family_like(out, cpu, "slurm_proc_read_bytes", "proc read bytes", METRIC_GAUGE);
+void trace_emit(family *const *fams, const trace_entry *entries, size_t n, const traced_job *const *job) {
+    family *mem_alloc = fams[TRACE_JOB_MEM], *cpu_alloc = fams[TRACE_JOB_CPUS], *pid = fams[TRACE_PID], *cpu = fams[TRACE_CPU],
+           *mem = fams[TRACE_MEM], *threads = fams[TRACE_THREADS], *wr = fams[TRACE_WRITE], *rd = fams[TRACE_READ];
     for (size_t i = 0; i < n; i++) {
         if (!job[i]->listed) continue;
         const trace_entry *e = &entries[i];

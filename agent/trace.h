@@ -39,7 +39,9 @@ typedef struct {
 } traced_job;
 
 /* Emits the seed's trace families for the entries whose job squeue listed (job[i] is entry i's). */
-void trace_emit(sample_set *out, const trace_entry *entries, size_t n, const traced_job *const *job);
+/* The families trace_emit fills, declared by the jobs collector in this order. */
+enum { TRACE_JOB_MEM, TRACE_JOB_CPUS, TRACE_PID, TRACE_CPU, TRACE_MEM, TRACE_THREADS, TRACE_WRITE, TRACE_READ, N_TRACE_FAMILIES };
+void trace_emit(family *const *fams, const trace_entry *entries, size_t n, const traced_job *const *job);
 
 /* The table's own counters: requests by status, entries. */
 void trace_table_metrics(trace_table *t, sample_set *ss);

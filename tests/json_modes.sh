@@ -15,14 +15,14 @@ check() { if "$@"; then passes=$((passes + 1)); echo "ok   - $name"; else fails=
 series() { grep '^slurm_' | grep -v '_scrape_duration' | sed 's/ [0-9]*$//' | sort; }
 
 python3 "$here/json_shapes.py" "$fix/slurm-22.05" "$tmp"
-"$bin" --dry-run --slurm.cli-fallback=false --slurm.squeue-cli="cat $fix/slurm-22.05/squeue.json" \
+"$bin" --dry-run --collector.info=false --slurm.cli-fallback=false --slurm.squeue-cli="cat $fix/slurm-22.05/squeue.json" \
   --slurm.sinfo-cli="cat $fix/slurm-22.05/sinfo.json" | series > "$tmp/v38.prom"
-"$bin" --dry-run --slurm.cli-fallback=false --slurm.squeue-cli="cat $tmp/squeue.json" --slurm.sinfo-cli="cat $tmp/sinfo.json" |
+"$bin" --dry-run --collector.info=false --slurm.cli-fallback=false --slurm.squeue-cli="cat $tmp/squeue.json" --slurm.sinfo-cli="cat $tmp/sinfo.json" |
   series > "$tmp/dp.prom"
 name="openapi v0.0.38 and data_parser shapes: identical ($(wc -l < "$tmp/v38.prom") series)"
 check cmp -s "$tmp/v38.prom" "$tmp/dp.prom"
 
-"$bin" --dry-run --slurm.squeue-cli="cat $fix/slurm-22.05/squeue-rivosinc-fallback.txt" \
+"$bin" --dry-run --collector.info=false --slurm.squeue-cli="cat $fix/slurm-22.05/squeue-rivosinc-fallback.txt" \
   --slurm.sinfo-cli="cat $fix/slurm-22.05/sinfo-rivosinc-fallback.txt" | series > "$tmp/text.prom"
 known() { grep -v -e '_bytes' -e 'alloc_mem' -e 'mem_alloc'; }
 known < "$tmp/v38.prom" > "$tmp/a"
@@ -30,10 +30,10 @@ known < "$tmp/text.prom" > "$tmp/b"
 name="JSON and text mode agree on the same cluster state: $(wc -l < "$tmp/a") series (not the memory text in the seed's format lacks)"
 check diff "$tmp/a" "$tmp/b"
 
-"$bin" --dry-run --collector.jobs=false --slurm.sinfo-cli="cat $fix/seed/sinfo_dataparser.json" > "$tmp/23.prom"
+"$bin" --dry-run --collector.info=false --collector.jobs=false --slurm.sinfo-cli="cat $fix/seed/sinfo_dataparser.json" > "$tmp/23.prom"
 name="Slurm 23.02 sinfo -N --json (data_parser v0.0.39) parses: 1 CPU, load 0.78, free 227 MB"
 check grep -q -e '^slurm_cpus_total 1 ' -e '^slurm_cpu_load 0.78 ' "$tmp/23.prom"
-"$bin" --dry-run --collector.jobs=false --collector.nodes=false --slurm.collect-diags \
+"$bin" --dry-run --collector.info=false --collector.jobs=false --collector.nodes=false --slurm.collect-diags \
   --slurm.diag-cli="cat $fix/seed/sdiag_2405.json" > "$tmp/24.prom"
 name="Slurm 24.05 sdiag --json (data_parser v0.0.41 structs) parses"
 check grep -q '^slurm_rpc_msg_type_avg_time{type="MESSAGE_NODE_REGISTRATION_STATUS"} 828 ' "$tmp/24.prom"

@@ -19,21 +19,15 @@ echo "== tests under ASan+UBSan"
 echo "== fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-20} s each)"
 CC=clang-14 cmake -S . -B build-fuzz -DSLURMPUSH_FUZZ=ON -DSLURMPUSH_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
-for target in jobs nodes licenses diags limits trace; do
+# one target per collector (the registry's list) plus the trace body
+for entry in $(build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4 }') trace:trace_info_body; do
+  target=${entry%%:*} stem=${entry#*:}
   corpus=build-fuzz/corpus-$target
   mkdir -p "$corpus"
-  # seeds: every fixture the parser reads, plus crashes found earlier (kept as regressions)
-  seed() { for f in "$@"; do cp "$f" "$corpus/$(printf '%s' "$f" | tr / _)"; done; } # distinct names: same basenames
-  case $target in
-    jobs) seed fixtures/lab-22.05/squeue.txt fixtures/slurm-22.05/squeue-rivosinc-fallback.txt fixtures/seed/squeue_fallback.txt \
-      fixtures/seed/squeue_out.json fixtures/dataparser-from-22.05/squeue.json ;;
-    nodes) seed fixtures/lab-22.05/sinfo.txt fixtures/slurm-22.05/sinfo-rivosinc-fallback.txt fixtures/seed/sinfo_fallback.txt \
-      fixtures/seed/sinfo_out.json fixtures/seed/sinfo_dataparser.json fixtures/dataparser-from-22.05/sinfo.json ;;
-    licenses) seed fixtures/lab-22.05/lic.txt fixtures/seed/license_out.json ;;
-    diags) seed fixtures/lab-22.05/sdiag.txt fixtures/seed/sdiag.json fixtures/seed/sdiag_2405.json ;;
-    limits) seed fixtures/lab-22.05/sacctmgr.txt fixtures/seed/sacctmgr.txt ;;
-    trace) seed fixtures/seed/trace_info_body.json ;;
-  esac
+  # seeds: every fixture of the collector's output (its fixture stem, any version and format),
+  # plus crashes found earlier (kept as regressions)
+  seed() { for f in "$@"; do [ -f "$f" ] && cp "$f" "$corpus/$(printf '%s' "$f" | tr / _)"; done; return 0; }
+  seed $(ls fixtures/*/"$stem"* 2>/dev/null | grep -Ev '\.(cmd|license|err|rc)$')
   if [ -d tests/fuzz/regressions/$target ]; then seed tests/fuzz/regressions/$target/*; fi
   build-fuzz/fuzz_$target -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/crash-$target- \
     "$corpus" 2>build-fuzz/fuzz-$target.log || { tail -30 build-fuzz/fuzz-$target.log; echo "fuzz_$target found a crash"; exit 1; }

@@ -33,7 +33,7 @@ def start(*extra):
     port = free_port()
     lab = f"{FIX}/lab-22.05"
     p = subprocess.Popen([BIN, f"--web.listen-address=127.0.0.1:{port}", "--slurm.poll-limit=1", "-trace.enabled",
-                          f"--slurm.squeue-cli=cat {lab}/squeue.txt", f"--slurm.sinfo-cli=cat {lab}/sinfo.txt", *extra],
+                          f"--slurm.squeue-cli=cat {lab}/squeue.txt", f"--slurm.sinfo-cli=cat {lab}/sinfo.txt", f"--collector.info.command=cat {lab}/config.txt", *extra],
                          stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:

@@ -10,58 +10,108 @@
 
 typedef enum { SEC_MAIN, SEC_BACKFILL, SEC_RPC_TYPE, SEC_RPC_USER, SEC_OTHER } section;
 
+enum {
+    D_THREADS,
+    D_DBD_QUEUE,
+    D_BF_JOBS,
+    D_BF_CYCLE_SUM,
+    D_BF_DEPTH,
+    D_BF_DEPTH_TRY,
+    D_BF_CYCLE_COUNTER,
+    D_RPC_USER_COUNT,
+    D_RPC_USER_TOTAL,
+    D_RPC_TYPE_COUNT,
+    D_RPC_TYPE_AVG,
+    D_RPC_TYPE_TOTAL,
+    D_JOBS,
+    D_AGENT_QUEUE,
+    D_MAIN_CYCLE,
+    D_BF_CYCLE,
+    N_DIAG
+};
+
+#define SCALAR(metric, text, what)                                                                                               \
+    { .name = metric, .type = METRIC_GAUGE, .help = text, .doc = what }
+static const family_def diags_families[] = {
+    [D_THREADS] = SCALAR("slurm_daemon_thread_count", "slurm daemon thread count", "\"Server thread count\""),
+    [D_DBD_QUEUE] = SCALAR("slurm_dbd_agent_queue_size",
+                           "slurmDbd queue size. Number of threads interacting with SlurmDBD. Will grow rapidly if DB is down "
+                           "or under stress",
+                           "\"DBD Agent queue size\""),
+    [D_BF_JOBS] = SCALAR("slurm_backfill_job_count", "slurm number of jobs started thanks to backfilling since last slurm start",
+                         "backfilled jobs since slurmctld started"),
+    [D_BF_CYCLE_SUM] = SCALAR("slurm_backfill_cycle_count",
+                              "Total time of the backfill scheduling cycles since last reset, microseconds (the seed's name; "
+                              "from sdiag text: mean cycle x cycles)",
+                              "the seed's name for the **sum** of backfill cycle times (µs; B7): sdiag text has no sum, so "
+                              "mean cycle × cycles"),
+    [D_BF_DEPTH] = SCALAR("slurm_backfill_last_depth",
+                          "slurm number of processed jobs during last backfilling scheduling cycle. It counts every job even if "
+                          "that job can not be started due to dependencies or limits",
+                          "jobs looked at in the last backfill cycle"),
+    [D_BF_DEPTH_TRY] = SCALAR("slurm_backfill_last_depth_try_sched",
+                              "slurm number of processed jobs during last backfilling scheduling cycle. It counts only jobs with "
+                              "a chance to start using available resources",
+                              "jobs of the last backfill cycle that could start"),
+    [D_BF_CYCLE_COUNTER] = SCALAR("slurm_backfill_cycle_counter", "slurm number of backfill scheduling cycles since last reset",
+                                  "backfill cycles since the last reset"),
+    [D_RPC_USER_COUNT] = {.name = "slurm_rpc_user_count",
+                          .type = METRIC_GAUGE,
+                          .labels = LABELS("user"),
+                          .help = "slurm rpc count per user",
+                          .positive_only = true},
+    [D_RPC_USER_TOTAL] = {.name = "slurm_rpc_user_total_time",
+                          .type = METRIC_GAUGE,
+                          .help = "slurm rpc total time per user",
+                          .doc = "µs of RPCs per user",
+                          .positive_only = true,
+                          .shares_previous = true},
+    [D_RPC_TYPE_COUNT] = {.name = "slurm_rpc_msg_type_count",
+                          .type = METRIC_GAUGE,
+                          .labels = LABELS("type"),
+                          .help = "slurm rpc count per message type",
+                          .positive_only = true},
+    [D_RPC_TYPE_AVG] = {.name = "slurm_rpc_msg_type_avg_time",
+                        .type = METRIC_GAUGE,
+                        .help = "slurm rpc average time per message type",
+                        .doc = "µs per RPC; HELP no longer swapped (B5)",
+                        .positive_only = true,
+                        .shares_previous = true},
+    [D_RPC_TYPE_TOTAL] = {.name = "slurm_rpc_msg_type_total_time",
+                          .type = METRIC_GAUGE,
+                          .help = "slurm rpc total time consumed per message type",
+                          .positive_only = true,
+                          .shares_previous = true},
+    [D_JOBS] = {.name = "slurm_scheduler_jobs",
+                .type = METRIC_GAUGE,
+                .labels = LABELS("event"),
+                .help = "Jobs since the statistics were last reset, by event (sdiag)",
+                .doc = "sdiag's job counters, event=`submitted`|`started`|`completed`|`canceled`|`failed`|`pending`|`running`"},
+    [D_AGENT_QUEUE] = SCALAR("slurm_scheduler_agent_queue_size", "Outgoing RPCs queued in slurmctld's agent (sdiag)", NULL),
+    [D_MAIN_CYCLE] = {.name = "slurm_scheduler_main_cycle_microseconds",
+                      .type = METRIC_GAUGE,
+                      .labels = LABELS("stat"),
+                      .help = "Main scheduler cycle time (sdiag)",
+                      .doc = "stat=`last`|`max`|`mean`"},
+    [D_BF_CYCLE] = {.name = "slurm_scheduler_backfill_cycle_microseconds",
+                    .type = METRIC_GAUGE,
+                    .labels = LABELS("stat"),
+                    .help = "Backfill scheduler cycle time (sdiag)",
+                    .doc = "stat=`last`|`max`|`mean`"},
+    [N_DIAG] = {0},
+};
+
 typedef struct {
     section sec;
     bool saw_banner, saw_threads;
     double bf_cycles, bf_mean_cycle;
-    family *threads, *dbd_queue, *bf_jobs, *bf_cycle_sum, *bf_depth, *bf_depth_try, *bf_cycle_counter;
-    family *rpc_user_count, *rpc_user_total, *rpc_type_count, *rpc_type_avg, *rpc_type_total;
-    family *jobs, *agent_queue, *main_cycle, *bf_cycle;
+    family *fam[N_DIAG];
     json_doc doc; /* `sdiag --json` (23.02+), when a site's command prints it */
 } diags_state;
 
-static family *scalar(sample_set *out, const char *name, const char *help) {
-    return ss_family(out, name, help, METRIC_GAUGE, NULL);
-}
-
 static void diags_begin(void *state, sample_set *out, const collect_env *env) {
     (void)env;
-    diags_state *s = state;
-    s->threads = scalar(out, "slurm_daemon_thread_count", "slurm daemon thread count");
-    s->dbd_queue = scalar(out, "slurm_dbd_agent_queue_size",
-                          "slurmDbd queue size. Number of threads interacting with SlurmDBD. Will grow rapidly if DB is down "
-                          "or under stress");
-    s->bf_jobs =
-        scalar(out, "slurm_backfill_job_count", "slurm number of jobs started thanks to backfilling since last slurm start");
-    s->bf_cycle_sum = scalar(out, "slurm_backfill_cycle_count",
-                             "Total time of the backfill scheduling cycles since last reset, microseconds (the seed's name; "
-                             "from sdiag text: mean cycle x cycles)");
-    s->bf_depth = scalar(out, "slurm_backfill_last_depth",
-                         "slurm number of processed jobs during last backfilling scheduling cycle. It counts every job even if "
-                         "that job can not be started due to dependencies or limits");
-    s->bf_depth_try = scalar(out, "slurm_backfill_last_depth_try_sched",
-                             "slurm number of processed jobs during last backfilling scheduling cycle. It counts only jobs with "
-                             "a chance to start using available resources");
-    s->bf_cycle_counter =
-        scalar(out, "slurm_backfill_cycle_counter", "slurm number of backfill scheduling cycles since last reset");
-    s->rpc_user_count = ss_family(out, "slurm_rpc_user_count", "slurm rpc count per user", METRIC_GAUGE, "user", NULL);
-    s->rpc_user_total =
-        ss_family_like(out, s->rpc_user_count, "slurm_rpc_user_total_time", "slurm rpc total time per user", METRIC_GAUGE);
-    s->rpc_type_count =
-        ss_family(out, "slurm_rpc_msg_type_count", "slurm rpc count per message type", METRIC_GAUGE, "type", NULL);
-    s->rpc_type_avg = ss_family_like(out, s->rpc_type_count, "slurm_rpc_msg_type_avg_time",
-                                     "slurm rpc average time per message type", METRIC_GAUGE);
-    s->rpc_type_total = ss_family_like(out, s->rpc_type_count, "slurm_rpc_msg_type_total_time",
-                                       "slurm rpc total time consumed per message type", METRIC_GAUGE);
-    family *positive[] = {s->rpc_user_count, s->rpc_user_total, s->rpc_type_count, s->rpc_type_avg, s->rpc_type_total};
-    for (size_t i = 0; i < sizeof positive / sizeof *positive; i++) positive[i]->positive_only = true;
-    s->jobs = ss_family(out, "slurm_scheduler_jobs", "Jobs since the statistics were last reset, by event (sdiag)", METRIC_GAUGE,
-                        "event", NULL);
-    s->agent_queue = scalar(out, "slurm_scheduler_agent_queue_size", "Outgoing RPCs queued in slurmctld's agent (sdiag)");
-    s->main_cycle = ss_family(out, "slurm_scheduler_main_cycle_microseconds", "Main scheduler cycle time (sdiag)", METRIC_GAUGE,
-                              "stat", NULL);
-    s->bf_cycle = ss_family(out, "slurm_scheduler_backfill_cycle_microseconds", "Backfill scheduler cycle time (sdiag)",
-                            METRIC_GAUGE, "stat", NULL);
+    ss_declare(out, diags_families, ((diags_state *)state)->fam);
 }
 
 /* "Label:   123" -> true and the number when line starts with label. */
@@ -103,38 +153,38 @@ static void main_section(diags_state *s, const char *l) {
                                {"Jobs canceled:", "canceled"},   {"Jobs failed:", "failed"},   {"Jobs pending:", "pending"},
                                {"Jobs running:", "running"}};
     if (labelled(l, "Server thread count:", &v))
-        fam_set(s->threads, v, NULL), s->saw_threads = true;
+        fam_set(s->fam[D_THREADS], v, NULL), s->saw_threads = true;
     else if (labelled(l, "DBD Agent queue size:", &v))
-        fam_set(s->dbd_queue, v, NULL);
+        fam_set(s->fam[D_DBD_QUEUE], v, NULL);
     else if (labelled(l, "Agent queue size:", &v))
-        fam_set(s->agent_queue, v, NULL);
+        fam_set(s->fam[D_AGENT_QUEUE], v, NULL);
     else if (labelled(l, "Last cycle:", &v))
-        FAM_SET(s->main_cycle, v, "last");
+        FAM_SET(s->fam[D_MAIN_CYCLE], v, "last");
     else if (labelled(l, "Max cycle:", &v))
-        FAM_SET(s->main_cycle, v, "max");
+        FAM_SET(s->fam[D_MAIN_CYCLE], v, "max");
     else if (labelled(l, "Mean cycle:", &v))
-        FAM_SET(s->main_cycle, v, "mean");
+        FAM_SET(s->fam[D_MAIN_CYCLE], v, "mean");
     else
         for (size_t i = 0; i < sizeof events / sizeof *events; i++)
-            if (labelled(l, events[i][0], &v)) FAM_SET(s->jobs, v, events[i][1]);
+            if (labelled(l, events[i][0], &v)) FAM_SET(s->fam[D_JOBS], v, events[i][1]);
 }
 
 static void backfill_section(diags_state *s, const char *l) {
     double v;
     if (labelled(l, "Total backfilled jobs (since last slurm start):", &v))
-        fam_set(s->bf_jobs, v, NULL);
+        fam_set(s->fam[D_BF_JOBS], v, NULL);
     else if (labelled(l, "Total cycles:", &v))
-        fam_set(s->bf_cycle_counter, v, NULL), s->bf_cycles = v;
+        fam_set(s->fam[D_BF_CYCLE_COUNTER], v, NULL), s->bf_cycles = v;
     else if (labelled(l, "Last depth cycle (try sched):", &v))
-        fam_set(s->bf_depth_try, v, NULL);
+        fam_set(s->fam[D_BF_DEPTH_TRY], v, NULL);
     else if (labelled(l, "Last depth cycle:", &v))
-        fam_set(s->bf_depth, v, NULL);
+        fam_set(s->fam[D_BF_DEPTH], v, NULL);
     else if (labelled(l, "Last cycle:", &v))
-        FAM_SET(s->bf_cycle, v, "last");
+        FAM_SET(s->fam[D_BF_CYCLE], v, "last");
     else if (labelled(l, "Max cycle:", &v))
-        FAM_SET(s->bf_cycle, v, "max");
+        FAM_SET(s->fam[D_BF_CYCLE], v, "max");
     else if (labelled(l, "Mean cycle:", &v))
-        FAM_SET(s->bf_cycle, v, "mean"), s->bf_mean_cycle = v;
+        FAM_SET(s->fam[D_BF_CYCLE], v, "mean"), s->bf_mean_cycle = v;
 }
 
 static int diags_line(void *state, char *line, size_t len, char *why, size_t why_len) {
@@ -170,14 +220,14 @@ static int diags_line(void *state, char *line, size_t len, char *why, size_t why
             return -1;
         }
         if (s->sec == SEC_RPC_USER) {
-            size_t slot = FAM_SLOT(s->rpc_user_count, name);
-            fam_add_at(s->rpc_user_count, slot, count);
-            fam_add_at(s->rpc_user_total, slot, total);
+            size_t slot = FAM_SLOT(s->fam[D_RPC_USER_COUNT], name);
+            fam_add_at(s->fam[D_RPC_USER_COUNT], slot, count);
+            fam_add_at(s->fam[D_RPC_USER_TOTAL], slot, total);
         } else {
-            size_t slot = FAM_SLOT(s->rpc_type_count, name);
-            fam_add_at(s->rpc_type_count, slot, count);
-            fam_add_at(s->rpc_type_avg, slot, avg);
-            fam_add_at(s->rpc_type_total, slot, total);
+            size_t slot = FAM_SLOT(s->fam[D_RPC_TYPE_COUNT], name);
+            fam_add_at(s->fam[D_RPC_TYPE_COUNT], slot, count);
+            fam_add_at(s->fam[D_RPC_TYPE_AVG], slot, avg);
+            fam_add_at(s->fam[D_RPC_TYPE_TOTAL], slot, total);
         }
     }
     return 0;
@@ -196,41 +246,45 @@ static int diags_json(diags_state *s, char *why, size_t why_len) {
     const struct {
         family *f;
         const char *key;
-    } scalars[] = {
-        {s->threads, "server_thread_count"},       {s->dbd_queue, "dbd_agent_queue_size"}, {s->bf_jobs, "bf_backfilled_jobs"},
-        {s->bf_cycle_sum, "bf_cycle_sum"},         {s->bf_depth, "bf_last_depth"},         {s->bf_depth_try, "bf_last_depth_try"},
-        {s->bf_cycle_counter, "bf_cycle_counter"}, {s->agent_queue, "agent_queue_size"}};
+    } scalars[] = {{s->fam[D_THREADS], "server_thread_count"},
+                   {s->fam[D_DBD_QUEUE], "dbd_agent_queue_size"},
+                   {s->fam[D_BF_JOBS], "bf_backfilled_jobs"},
+                   {s->fam[D_BF_CYCLE_SUM], "bf_cycle_sum"},
+                   {s->fam[D_BF_DEPTH], "bf_last_depth"},
+                   {s->fam[D_BF_DEPTH_TRY], "bf_last_depth_try"},
+                   {s->fam[D_BF_CYCLE_COUNTER], "bf_cycle_counter"},
+                   {s->fam[D_AGENT_QUEUE], "agent_queue_size"}};
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++)
         if (jnum(jget(st, scalars[i].key), &v)) fam_set(scalars[i].f, v, NULL);
     const char *events[] = {"submitted", "started", "completed", "canceled", "failed", "pending", "running"};
     for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
         char key[32];
         snprintf(key, sizeof key, "jobs_%s", events[i]);
-        if (jnum(jget(st, key), &v)) FAM_SET(s->jobs, v, events[i]);
+        if (jnum(jget(st, key), &v)) FAM_SET(s->fam[D_JOBS], v, events[i]);
     }
     const char *stats[] = {"last", "max", "mean"};
     for (size_t i = 0; i < 3; i++) {
         char key[32];
         snprintf(key, sizeof key, "schedule_cycle_%s", stats[i]);
-        if (jnum(jget(st, key), &v)) FAM_SET(s->main_cycle, v, stats[i]);
+        if (jnum(jget(st, key), &v)) FAM_SET(s->fam[D_MAIN_CYCLE], v, stats[i]);
         snprintf(key, sizeof key, "bf_cycle_%s", stats[i]);
-        if (jnum(jget(st, key), &v)) FAM_SET(s->bf_cycle, v, stats[i]);
+        if (jnum(jget(st, key), &v)) FAM_SET(s->fam[D_BF_CYCLE], v, stats[i]);
     }
     json_object *users = jget(st, "rpcs_by_user"), *types = jget(st, "rpcs_by_message_type");
     for (size_t i = 0; i < jlen(users); i++) {
         json_object *u = json_object_array_get_idx(users, i);
         double count = 0, total = 0;
-        size_t slot = FAM_SLOT(s->rpc_user_count, jstr(jget(u, "user")));
-        if (jnum(jget(u, "count"), &count)) fam_add_at(s->rpc_user_count, slot, count);
-        if (jnum(jget(u, "total_time"), &total)) fam_add_at(s->rpc_user_total, slot, total);
+        size_t slot = FAM_SLOT(s->fam[D_RPC_USER_COUNT], jstr(jget(u, "user")));
+        if (jnum(jget(u, "count"), &count)) fam_add_at(s->fam[D_RPC_USER_COUNT], slot, count);
+        if (jnum(jget(u, "total_time"), &total)) fam_add_at(s->fam[D_RPC_USER_TOTAL], slot, total);
     }
     for (size_t i = 0; i < jlen(types); i++) {
         json_object *t = json_object_array_get_idx(types, i);
         double count = 0, avg = 0, total = 0;
-        size_t slot = FAM_SLOT(s->rpc_type_count, jstr(jget(t, "message_type")));
-        if (jnum(jget(t, "count"), &count)) fam_add_at(s->rpc_type_count, slot, count);
-        if (jnum(jget(t, "average_time"), &avg)) fam_add_at(s->rpc_type_avg, slot, avg);
-        if (jnum(jget(t, "total_time"), &total)) fam_add_at(s->rpc_type_total, slot, total);
+        size_t slot = FAM_SLOT(s->fam[D_RPC_TYPE_COUNT], jstr(jget(t, "message_type")));
+        if (jnum(jget(t, "count"), &count)) fam_add_at(s->fam[D_RPC_TYPE_COUNT], slot, count);
+        if (jnum(jget(t, "average_time"), &avg)) fam_add_at(s->fam[D_RPC_TYPE_AVG], slot, avg);
+        if (jnum(jget(t, "total_time"), &total)) fam_add_at(s->fam[D_RPC_TYPE_TOTAL], slot, total);
     }
     json_object_put(doc);
     return 0;
@@ -241,7 +295,7 @@ static int diags_end(void *state, sample_set *out, char *why, size_t why_len) {
     diags_state *s = state;
     if (s->doc.active) return diags_json(s, why, why_len);
     /* sdiag text has no cycle sum: mean x count is the closest (integer rounding of the mean) */
-    fam_set(s->bf_cycle_sum, s->bf_cycles * s->bf_mean_cycle, NULL);
+    fam_set(s->fam[D_BF_CYCLE_SUM], s->bf_cycles * s->bf_mean_cycle, NULL);
     return 0;
 }
 
@@ -249,8 +303,13 @@ static void diags_release(void *state) { json_doc_free(&((diags_state *)state)->
 
 const collector_def diags_collector = {
     .name = "diags",
-    .enabled_option = offsetof(config, collect_diags),
-    .command_option = offsetof(config, diag_cli),
+    .summary = "scheduler diagnostics (plain sdiag text: every Slurm version; never sdiag -r)",
+    .enabled_by_default = false,
+    .enable_alias = "slurm.collect-diags",
+    .command = "sdiag",
+    .command_alias = "slurm.diag-cli",
+    .fixture = "sdiag",
+    .families = diags_families,
     .error_metric = "slurm_diag_scrape_error",
     .error_help = "slurm diag scrape error",
     .duration_metric = "slurm_diag_scrape_duration",

@@ -12,12 +12,112 @@
 
 enum { F_JOBID, F_USER, F_ACCOUNT, F_PARTITION, F_STATE, F_CPUS, F_MINMEM, F_TRES, F_REASON, N_FIELDS };
 
+enum {
+    J_USER_JOBS,
+    J_USER_CPUS,
+    J_USER_MEM,
+    J_USER_BYTES,
+    J_PARTITION_JOBS,
+    J_PARTITION_CPUS,
+    J_PARTITION_BYTES,
+    J_ACCOUNT_JOBS,
+    J_ACCOUNT_CPUS,
+    J_ACCOUNT_MEM,
+    J_ACCOUNT_BYTES,
+    J_FEATURE_JOBS,
+    J_FEATURE_CPUS,
+    J_FEATURE_MEM,
+    J_FEATURE_BYTES,
+    J_PENDING_REASON,
+    J_TRACE, /* the traced jobs' families (--trace.enabled), in trace.h's order */
+    N_JOBS_FAMILIES = J_TRACE + N_TRACE_FAMILIES
+};
+
+#define GAUGE(metric, text, what, positive, shares)                                                                              \
+    { .name = metric, .type = METRIC_GAUGE, .help = text, .doc = what, .positive_only = positive, .shares_previous = shares }
+#define TRACED "; only for jobs traced through --trace.enabled that squeue lists"
+static const family_def jobs_families[] = {
+    [J_USER_JOBS] = {.name = "slurm_user_state_total",
+                     .type = METRIC_GAUGE,
+                     .labels = LABELS("state", "username"),
+                     .help = "total jobs per state per user",
+                     .doc = "jobs",
+                     .positive_only = true},
+    [J_USER_CPUS] = GAUGE("slurm_user_cpu_alloc", "total cpu alloc per user", "Σ CPUs", true, true),
+    [J_USER_MEM] =
+        GAUGE("slurm_user_mem_alloc", "total mem alloc per user", "Σ `MinMemory` × 10⁶ per MB, as the seed", true, true),
+    [J_USER_BYTES] =
+        GAUGE("slurm_user_mem_alloc_bytes", "Memory of the jobs per user and job state in bytes (whole job, from tres-alloc)",
+              "whole-job memory in bytes from `tres-alloc` `mem=` — **new**", true, true),
+    [J_PARTITION_JOBS] = {.name = "slurm_partition_job_state_total",
+                          .type = METRIC_GAUGE,
+                          .labels = LABELS("partition", "state"),
+                          .help = "total jobs per partition per state",
+                          .doc = "jobs"},
+    [J_PARTITION_CPUS] = GAUGE("slurm_partition_job_state_cpu_alloc", "CPUs of the jobs per partition and job state",
+                               "Σ CPUs — **new**", false, true),
+    [J_PARTITION_BYTES] = GAUGE("slurm_partition_job_state_mem_alloc_bytes",
+                                "Memory of the jobs per partition and job state in bytes (whole job, from tres-alloc)",
+                                "whole-job memory in bytes — **new**", false, true),
+    [J_ACCOUNT_JOBS] = {.name = "slurm_account_job_state_total",
+                        .type = METRIC_GAUGE,
+                        .labels = LABELS("account", "state"),
+                        .help = "total jobs per account per job state",
+                        .doc = "jobs",
+                        .positive_only = true},
+    [J_ACCOUNT_CPUS] =
+        GAUGE("slurm_account_job_state_cpu_alloc", "alloc cpu consumed per account per job state", "Σ CPUs", true, true),
+    [J_ACCOUNT_MEM] = GAUGE("slurm_account_job_state_mem_alloc", "alloc mem consumed per account per job state",
+                            "Σ `MinMemory` × 10⁶ per MB, as the seed", true, true),
+    [J_ACCOUNT_BYTES] = GAUGE("slurm_account_job_state_mem_alloc_bytes",
+                              "Memory of the jobs per account and job state in bytes (whole job, from tres-alloc)",
+                              "whole-job memory in bytes — **new**", true, true),
+    [J_FEATURE_JOBS] = {.name = "slurm_feature_total",
+                        .type = METRIC_GAUGE,
+                        .labels = LABELS("feature"),
+                        .help = "number of jobs per feature",
+                        .doc = "jobs; `feature=\"\"` holds every job, as the seed's text mode"},
+    [J_FEATURE_CPUS] = GAUGE("slurm_feature_cpu_alloc", "alloc cpu consumed per feature", "Σ CPUs", true, true),
+    [J_FEATURE_MEM] =
+        GAUGE("slurm_feature_mem_alloc", "alloc mem consumed per feature", "Σ `MinMemory` × 10⁶ per MB", true, true),
+    [J_FEATURE_BYTES] =
+        GAUGE("slurm_feature_mem_alloc_bytes", "Memory of the jobs per feature in bytes (whole job, from tres-alloc)",
+              "whole-job memory in bytes — **new**", true, true),
+    [J_PENDING_REASON] = {.name = "slurm_pending_reason_total",
+                          .type = METRIC_GAUGE,
+                          .labels = LABELS("reason"),
+                          .help = "count of the reason jobs are pending",
+                          .doc = "pending jobs per reason; `ReqNodeNotAvail, UnavailableNodes:…` folded to "
+                                 "`(ReqNodeNotAvail, UnavailableNodes)` as the seed"},
+    [J_TRACE + TRACE_JOB_MEM] = {.name = "slurm_job_mem_alloc",
+                                 .type = METRIC_GAUGE,
+                                 .labels = LABELS("jobid"),
+                                 .help = "running job mem allocated",
+                                 .doc = "the job's memory (MB × 10⁶) from squeue" TRACED},
+    [J_TRACE + TRACE_JOB_CPUS] = {.name = "slurm_job_cpu_alloc",
+                                  .type = METRIC_GAUGE,
+                                  .labels = LABELS("jobid"),
+                                  .help = "running job cpus allocated",
+                                  .doc = "the job's CPUs from squeue" TRACED},
+    [J_TRACE + TRACE_PID] = {.name = "slurm_proc_pid",
+                             .type = METRIC_GAUGE,
+                             .labels = LABELS("hostname", "jobid"),
+                             .help = "pid of running slurm job",
+                             .doc = "the wrapper's child pid, per host" TRACED},
+    [J_TRACE + TRACE_CPU] = {.name = "slurm_proc_cpu_usage",
+                             .type = METRIC_GAUGE,
+                             .labels = LABELS("jobid", "username"),
+                             .help = "actual cpu usage collected from proc monitor",
+                             .doc = "the posted value, summed over the job's hosts (B13)" TRACED},
+    [J_TRACE + TRACE_MEM] = GAUGE("slurm_proc_mem_usage", "proc mem usage", "the same, memory (bytes)", false, true),
+    [J_TRACE + TRACE_THREADS] = GAUGE("slurm_proc_threadcount", "threads currently being used", "the same, threads", false, true),
+    [J_TRACE + TRACE_WRITE] = GAUGE("slurm_proc_write_bytes", "proc write bytes", "the same, bytes written", false, true),
+    [J_TRACE + TRACE_READ] = GAUGE("slurm_proc_read_bytes", "proc read bytes", "the same, bytes read", false, true),
+    [N_JOBS_FAMILIES] = {0},
+};
+
 typedef struct {
-    family *user_jobs, *user_cpus, *user_mem, *user_bytes;
-    family *partition_jobs, *partition_cpus, *partition_bytes;
-    family *account_jobs, *account_cpus, *account_mem, *account_bytes;
-    family *feature_jobs, *feature_cpus, *feature_mem, *feature_bytes;
-    family *pending_reason;
+    family *fam[N_JOBS_FAMILIES];
     arena scratch; /* the fields of one seed-format line; emptied after each line */
     json_doc doc;  /* `squeue --json` output, parsed at the end */
     /* traced jobs (--trace.enabled): a snapshot of the trace table, and what squeue says of them */
@@ -45,42 +145,7 @@ static void snapshot_traces(jobs_state *s, trace_table *t, arena *mem) {
 static void jobs_begin(void *state, sample_set *out, const collect_env *env) {
     jobs_state *s = state;
     if (env->traces) snapshot_traces(s, env->traces, &out->mem);
-    s->user_jobs =
-        ss_family(out, "slurm_user_state_total", "total jobs per state per user", METRIC_GAUGE, "state", "username", NULL);
-    s->user_cpus = ss_family_like(out, s->user_jobs, "slurm_user_cpu_alloc", "total cpu alloc per user", METRIC_GAUGE);
-    s->user_mem = ss_family_like(out, s->user_jobs, "slurm_user_mem_alloc", "total mem alloc per user", METRIC_GAUGE);
-    s->user_bytes =
-        ss_family_like(out, s->user_jobs, "slurm_user_mem_alloc_bytes",
-                       "Memory of the jobs per user and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
-    s->partition_jobs = ss_family(out, "slurm_partition_job_state_total", "total jobs per partition per state", METRIC_GAUGE,
-                                  "partition", "state", NULL);
-    s->partition_cpus = ss_family_like(out, s->partition_jobs, "slurm_partition_job_state_cpu_alloc",
-                                       "CPUs of the jobs per partition and job state", METRIC_GAUGE);
-    s->partition_bytes =
-        ss_family_like(out, s->partition_jobs, "slurm_partition_job_state_mem_alloc_bytes",
-                       "Memory of the jobs per partition and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
-    s->account_jobs = ss_family(out, "slurm_account_job_state_total", "total jobs per account per job state", METRIC_GAUGE,
-                                "account", "state", NULL);
-    s->account_cpus = ss_family_like(out, s->account_jobs, "slurm_account_job_state_cpu_alloc",
-                                     "alloc cpu consumed per account per job state", METRIC_GAUGE);
-    s->account_mem = ss_family_like(out, s->account_jobs, "slurm_account_job_state_mem_alloc",
-                                    "alloc mem consumed per account per job state", METRIC_GAUGE);
-    s->account_bytes =
-        ss_family_like(out, s->account_jobs, "slurm_account_job_state_mem_alloc_bytes",
-                       "Memory of the jobs per account and job state in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
-    s->feature_jobs = ss_family(out, "slurm_feature_total", "number of jobs per feature", METRIC_GAUGE, "feature", NULL);
-    s->feature_cpus =
-        ss_family_like(out, s->feature_jobs, "slurm_feature_cpu_alloc", "alloc cpu consumed per feature", METRIC_GAUGE);
-    s->feature_mem =
-        ss_family_like(out, s->feature_jobs, "slurm_feature_mem_alloc", "alloc mem consumed per feature", METRIC_GAUGE);
-    s->feature_bytes = ss_family_like(out, s->feature_jobs, "slurm_feature_mem_alloc_bytes",
-                                      "Memory of the jobs per feature in bytes (whole job, from tres-alloc)", METRIC_GAUGE);
-    s->pending_reason =
-        ss_family(out, "slurm_pending_reason_total", "count of the reason jobs are pending", METRIC_GAUGE, "reason", NULL);
-    /* the seed omits zero-valued series of these */
-    family *positive[] = {s->user_jobs,   s->user_cpus,     s->user_mem,     s->user_bytes,  s->account_jobs, s->account_cpus,
-                          s->account_mem, s->account_bytes, s->feature_cpus, s->feature_mem, s->feature_bytes};
-    for (size_t i = 0; i < sizeof positive / sizeof *positive; i++) positive[i]->positive_only = true;
+    ss_declare(out, jobs_families, s->fam);
 }
 
 /* The whole job's memory from a tres-alloc list such as "cpu=1,mem=512M,node=1,billing=1". */
@@ -164,33 +229,33 @@ static int count_job(jobs_state *s, char **f, const char *features, char *why, s
     if (!*f[F_TRES]) job_bytes = mem_bin; /* no tres-alloc (the seed's format): the request */
     const char *state_ = f[F_STATE], *user = f[F_USER], *account = f[F_ACCOUNT], *partition = f[F_PARTITION];
     /* one lookup per label set serves every family that shares it */
-    size_t us = FAM_SLOT(s->user_jobs, state_, user), ac = FAM_SLOT(s->account_jobs, account, state_),
-           pa = FAM_SLOT(s->partition_jobs, partition, state_);
-    fam_add_at(s->user_jobs, us, 1);
-    fam_add_at(s->user_cpus, us, (double)cpus);
-    fam_add_at(s->user_mem, us, mem_si);
-    fam_add_at(s->user_bytes, us, job_bytes);
-    fam_add_at(s->account_jobs, ac, 1);
-    fam_add_at(s->account_cpus, ac, (double)cpus);
-    fam_add_at(s->account_mem, ac, mem_si);
-    fam_add_at(s->account_bytes, ac, job_bytes);
-    fam_add_at(s->partition_jobs, pa, 1);
-    fam_add_at(s->partition_cpus, pa, (double)cpus);
-    fam_add_at(s->partition_bytes, pa, job_bytes);
+    size_t us = FAM_SLOT(s->fam[J_USER_JOBS], state_, user), ac = FAM_SLOT(s->fam[J_ACCOUNT_JOBS], account, state_),
+           pa = FAM_SLOT(s->fam[J_PARTITION_JOBS], partition, state_);
+    fam_add_at(s->fam[J_USER_JOBS], us, 1);
+    fam_add_at(s->fam[J_USER_CPUS], us, (double)cpus);
+    fam_add_at(s->fam[J_USER_MEM], us, mem_si);
+    fam_add_at(s->fam[J_USER_BYTES], us, job_bytes);
+    fam_add_at(s->fam[J_ACCOUNT_JOBS], ac, 1);
+    fam_add_at(s->fam[J_ACCOUNT_CPUS], ac, (double)cpus);
+    fam_add_at(s->fam[J_ACCOUNT_MEM], ac, mem_si);
+    fam_add_at(s->fam[J_ACCOUNT_BYTES], ac, job_bytes);
+    fam_add_at(s->fam[J_PARTITION_JOBS], pa, 1);
+    fam_add_at(s->fam[J_PARTITION_CPUS], pa, (double)cpus);
+    fam_add_at(s->fam[J_PARTITION_BYTES], pa, job_bytes);
     /* a job with "a&b" counts once in each feature, as the seed */
     for (const char *p = features;;) {
         size_t n = strcspn(p, "&");
         char feature[256];
         snprintf(feature, sizeof feature, "%.*s", (int)(n < sizeof feature ? n : sizeof feature - 1), p);
-        size_t fe = FAM_SLOT(s->feature_jobs, feature);
-        fam_add_at(s->feature_jobs, fe, 1);
-        fam_add_at(s->feature_cpus, fe, (double)cpus);
-        fam_add_at(s->feature_mem, fe, mem_si);
-        fam_add_at(s->feature_bytes, fe, job_bytes);
+        size_t fe = FAM_SLOT(s->fam[J_FEATURE_JOBS], feature);
+        fam_add_at(s->fam[J_FEATURE_JOBS], fe, 1);
+        fam_add_at(s->fam[J_FEATURE_CPUS], fe, (double)cpus);
+        fam_add_at(s->fam[J_FEATURE_MEM], fe, mem_si);
+        fam_add_at(s->fam[J_FEATURE_BYTES], fe, job_bytes);
         if (!p[n]) break;
         p += n + 1;
     }
-    if (!strcmp(state_, "PENDING")) FAM_ADD(s->pending_reason, 1, pending_reason(f[F_REASON]));
+    if (!strcmp(state_, "PENDING")) FAM_ADD(s->fam[J_PENDING_REASON], 1, pending_reason(f[F_REASON]));
     if (s->n_traces) {
         long k = htab_find(&s->traced_ids, f[F_JOBID], strlen(f[F_JOBID]));
         if (k >= 0) s->jobs[k] = (traced_job){.listed = true, .cpus = (double)cpus, .mem = mem_si};
@@ -245,9 +310,10 @@ static int count_json_jobs(jobs_state *s, char *why, size_t why_len) {
 }
 
 static int jobs_end(void *state, sample_set *out, char *why, size_t why_len) {
+    (void)out;
     jobs_state *s = state;
     if (s->doc.active && count_json_jobs(s, why, why_len) < 0) return -1;
-    if (s->traces) trace_emit(out, s->traces, s->n_traces, s->job_of_trace);
+    if (s->traces) trace_emit(s->fam + J_TRACE, s->traces, s->n_traces, s->job_of_trace);
     return 0;
 }
 
@@ -263,12 +329,17 @@ static void jobs_release(void *state) {
 
 const collector_def jobs_collector = {
     .name = "jobs",
-    .enabled_option = offsetof(config, collect_jobs),
-    .command_option = offsetof(config, squeue_cli),
+    .summary = "jobs per user, account, partition, feature and pending reason (squeue)",
+    .enabled_by_default = true,
+    .command = "squeue --states=all -h -r -O JobID:|,UserName:|,Account:|,Partition:|,State:|,NumCPUs:|,MinMemory:|,"
+               "tres-alloc:|,Reason:",
+    .command_alias = "slurm.squeue-cli",
+    .fixture = "squeue",
+    .families = jobs_families,
     .error_metric = "slurm_job_scrape_error",
     .error_help = "slurm job scrape errors",
     .duration_metric = "slurm_job_scrape_duration",
-    .json_command = "squeue --json",
+    .json_command = "squeue --states=all --json", /* 23.02+ filters --json too: without --states, finished jobs vanish */
     .state_size = sizeof(jobs_state),
     .begin = jobs_begin,
     .parse_line = jobs_line,

@@ -8,22 +8,34 @@
 #include "../collector.h"
 #include "json_doc.h"
 
+/* The families, in the order of the keys of a line (and of the JSON objects). */
+enum { LIC_TOTAL, LIC_USED, LIC_FREE, LIC_RESERVED, LIC_LAST_CONSUMED, LIC_LAST_DEFICIT, N_LIC };
+
+#define LICENSE_FAMILY(metric, what, first)                                                                                      \
+    {                                                                                                                            \
+        .name = metric, .type = METRIC_GAUGE, .labels = LABELS("name"), .help = "slurm license " what,                           \
+        .doc = "`" what "` as Slurm prints it", .positive_only = true, .shares_previous = !(first)                               \
+    }
+static const family_def licenses_families[] = {
+    [LIC_TOTAL] = LICENSE_FAMILY("slurm_lic_total", "total", 1),
+    [LIC_USED] = LICENSE_FAMILY("slurm_lic_used", "used", 0),
+    [LIC_FREE] = LICENSE_FAMILY("slurm_lic_free", "free", 0),
+    [LIC_RESERVED] = LICENSE_FAMILY("slurm_lic_reserved", "reserved", 0),
+    [LIC_LAST_CONSUMED] = LICENSE_FAMILY("slurm_lic_last_consumed", "last_consumed", 0),
+    [LIC_LAST_DEFICIT] = LICENSE_FAMILY("slurm_lic_last_deficit", "last_deficit", 0),
+    [N_LIC] = {0},
+};
+static const char *const line_keys[N_LIC] = {"Total", "Used", "Free", "Reserved", "LastConsumed", "LastDeficit"};
+
 typedef struct {
-    family *total, *used, *free_, *reserved, *last_consumed, *last_deficit;
+    family *fam[N_LIC];
     json_doc doc; /* `scontrol show lic --json` (23.02+), when a site's command prints it */
 } licenses_state;
 
 static void licenses_begin(void *state, sample_set *out, const collect_env *env) {
     (void)env;
     licenses_state *s = state;
-    s->total = ss_family(out, "slurm_lic_total", "slurm license total", METRIC_GAUGE, "name", NULL);
-    s->used = ss_family_like(out, s->total, "slurm_lic_used", "slurm license used", METRIC_GAUGE);
-    s->free_ = ss_family_like(out, s->total, "slurm_lic_free", "slurm license free", METRIC_GAUGE);
-    s->reserved = ss_family_like(out, s->total, "slurm_lic_reserved", "slurm license reserved", METRIC_GAUGE);
-    s->last_consumed = ss_family_like(out, s->total, "slurm_lic_last_consumed", "slurm license last_consumed", METRIC_GAUGE);
-    s->last_deficit = ss_family_like(out, s->total, "slurm_lic_last_deficit", "slurm license last_deficit", METRIC_GAUGE);
-    family *all[] = {s->total, s->used, s->free_, s->reserved, s->last_consumed, s->last_deficit};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) all[i]->positive_only = true;
+    ss_declare(out, licenses_families, s->fam);
 }
 
 /* The value of KEY= in a line of space-separated KEY=VALUE words (terminated in place), or NULL. */
@@ -66,19 +78,12 @@ static int licenses_line(void *state, char *line, size_t len, char *why, size_t 
         snprintf(why, why_len, "no LicenseName=");
         return -1;
     }
-    double total, used, free_, reserved, consumed, deficit;
-    if (number_at(line, "Total", &total, why, why_len) || number_at(line, "Used", &used, why, why_len) ||
-        number_at(line, "Free", &free_, why, why_len) || number_at(line, "Reserved", &reserved, why, why_len) ||
-        number_at(line, "LastConsumed", &consumed, why, why_len) || number_at(line, "LastDeficit", &deficit, why, why_len))
-        return -1;
+    double values[N_LIC];
+    for (size_t k = 0; k < N_LIC; k++)
+        if (number_at(line, line_keys[k], &values[k], why, why_len)) return -1;
     name[strcspn(name, " ")] = '\0'; /* after the numbers: they are read from the rest of the line */
-    size_t slot = FAM_SLOT(s->total, name);
-    fam_add_at(s->total, slot, total);
-    fam_add_at(s->used, slot, used);
-    fam_add_at(s->free_, slot, free_);
-    fam_add_at(s->reserved, slot, reserved);
-    fam_add_at(s->last_consumed, slot, consumed);
-    fam_add_at(s->last_deficit, slot, deficit);
+    size_t slot = FAM_SLOT(s->fam[LIC_TOTAL], name);
+    for (size_t k = 0; k < N_LIC; k++) fam_add_at(s->fam[k], slot, values[k]);
     return 0;
 }
 
@@ -93,14 +98,12 @@ static int licenses_end(void *state, sample_set *out, char *why, size_t why_len)
         json_object_put(doc);
         return -1;
     }
-    const char *keys[] = {"Total", "Used", "Free", "Reserved", "LastConsumed", "LastDeficit"};
-    family *fams[] = {s->total, s->used, s->free_, s->reserved, s->last_consumed, s->last_deficit};
     for (size_t i = 0; i < jlen(list); i++) {
         json_object *l = json_object_array_get_idx(list, i);
-        size_t slot = FAM_SLOT(s->total, jstr(jget(l, "LicenseName")));
-        for (size_t k = 0; k < 6; k++) {
+        size_t slot = FAM_SLOT(s->fam[LIC_TOTAL], jstr(jget(l, "LicenseName")));
+        for (size_t k = 0; k < N_LIC; k++) {
             double v;
-            if (jnum(jget(l, keys[k]), &v)) fam_add_at(fams[k], slot, v);
+            if (jnum(jget(l, line_keys[k]), &v)) fam_add_at(s->fam[k], slot, v);
         }
     }
     json_object_put(doc);
@@ -111,8 +114,13 @@ static void licenses_release(void *state) { json_doc_free(&((licenses_state *)st
 
 const collector_def licenses_collector = {
     .name = "licenses",
-    .enabled_option = offsetof(config, collect_licenses),
-    .command_option = offsetof(config, lic_cli),
+    .summary = "license counts (scontrol show lic; text on every Slurm version)",
+    .enabled_by_default = false,
+    .enable_alias = "slurm.collect-licenses",
+    .command = "scontrol show lic -o",
+    .command_alias = "slurm.lic-cli",
+    .fixture = "lic",
+    .families = licenses_families,
     .error_metric = "slurm_lic_scrape_error",
     .error_help = "slurm license scrape error",
     .duration_metric = NULL, /* the seed has none */

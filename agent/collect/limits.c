@@ -10,22 +10,44 @@
 
 enum { F_USER, F_ACCOUNT, F_CPU, F_MEM, F_JOBS, F_SUBMIT, N_FIELDS };
 
+enum { LIM_CPU, LIM_MEM, LIM_JOBS, LIM_SUBMIT, N_LIM };
+
+static const family_def limits_families[] = {
+    [LIM_CPU] = {.name = "slurm_account_cpu_limit",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("account"),
+                 .help = "slurm account cpu limit",
+                 .doc = "GrpCPU of the account row; unset or 0 emits nothing, as the seed",
+                 .positive_only = true},
+    [LIM_MEM] = {.name = "slurm_account_mem_limit",
+                 .type = METRIC_GAUGE,
+                 .help = "slurm account mem limit (in bytes)",
+                 .doc = "GrpMem, MB × 10⁶ as the seed",
+                 .positive_only = true,
+                 .shares_previous = true},
+    [LIM_JOBS] = {.name = "slurm_account_job_alloc_limit",
+                  .type = METRIC_GAUGE,
+                  .help = "slurm account limit on the # of jobs allowed to be RUNNING state",
+                  .doc = "GrpJobs",
+                  .positive_only = true,
+                  .shares_previous = true},
+    [LIM_SUBMIT] = {.name = "slurm_account_job_limit",
+                    .type = METRIC_GAUGE,
+                    .help = "slurm account limit on the # of jobs allowed to be RUNNING or PENDING state",
+                    .doc = "GrpSubmit",
+                    .positive_only = true,
+                    .shares_previous = true},
+    [N_LIM] = {0},
+};
+
 typedef struct {
-    family *cpu, *mem, *jobs, *submit;
+    family *fam[N_LIM];
     htab seen; /* accounts already counted */
 } limits_state;
 
 static void limits_begin(void *state, sample_set *out, const collect_env *env) {
     (void)env;
-    limits_state *s = state;
-    s->cpu = ss_family(out, "slurm_account_cpu_limit", "slurm account cpu limit", METRIC_GAUGE, "account", NULL);
-    s->mem = ss_family_like(out, s->cpu, "slurm_account_mem_limit", "slurm account mem limit (in bytes)", METRIC_GAUGE);
-    s->jobs = ss_family_like(out, s->cpu, "slurm_account_job_alloc_limit",
-                             "slurm account limit on the # of jobs allowed to be RUNNING state", METRIC_GAUGE);
-    s->submit = ss_family_like(out, s->cpu, "slurm_account_job_limit",
-                               "slurm account limit on the # of jobs allowed to be RUNNING or PENDING state", METRIC_GAUGE);
-    family *all[] = {s->cpu, s->mem, s->jobs, s->submit};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) all[i]->positive_only = true;
+    ss_declare(out, limits_families, ((limits_state *)state)->fam);
 }
 
 static int limit_value(const char *text, double *out) {
@@ -52,12 +74,12 @@ static int limits_line(void *state, char *line, size_t len, char *why, size_t wh
     if (*f[F_USER] || !*f[F_ACCOUNT]) return 0; /* user rows are not account limits */
     size_t alen = strlen(f[F_ACCOUNT]);
     if (htab_find(&s->seen, f[F_ACCOUNT], alen) >= 0) return 0;
-    size_t slot = FAM_SLOT(s->cpu, f[F_ACCOUNT]);
-    htab_insert(&s->seen, s->cpu->items[slot].values[0], alen);
-    fam_add_at(s->cpu, slot, cpu);
-    fam_add_at(s->mem, slot, mem * 1e6); /* GrpMem is MB; the seed's unit (PR #80) */
-    fam_add_at(s->jobs, slot, jobs);
-    fam_add_at(s->submit, slot, submit);
+    size_t slot = FAM_SLOT(s->fam[LIM_CPU], f[F_ACCOUNT]);
+    htab_insert(&s->seen, s->fam[LIM_CPU]->items[slot].values[0], alen);
+    fam_add_at(s->fam[LIM_CPU], slot, cpu);
+    fam_add_at(s->fam[LIM_MEM], slot, mem * 1e6); /* GrpMem is MB; the seed's unit (PR #80) */
+    fam_add_at(s->fam[LIM_JOBS], slot, jobs);
+    fam_add_at(s->fam[LIM_SUBMIT], slot, submit);
     return 0;
 }
 
@@ -65,8 +87,13 @@ static void limits_release(void *state) { htab_free(&((limits_state *)state)->se
 
 const collector_def limits_collector = {
     .name = "limits",
-    .enabled_option = offsetof(config, collect_limits),
-    .command_option = offsetof(config, sacctmgr_cli),
+    .summary = "account limits (sacctmgr show assoc, account rows)",
+    .enabled_by_default = false,
+    .enable_alias = "slurm.collect-limits",
+    .command = "sacctmgr show assoc format=User,Account,GrpCPU,GrpMem,GrpJobs,GrpSubmit --noheader --parsable2",
+    .command_alias = "slurm.sacctmgr-cli",
+    .fixture = "sacctmgr",
+    .families = limits_families,
     .error_metric = "slurm_account_collect_error",
     .error_help = "Slurm sacct collect error",
     .duration_metric = "slurm_limit_scrape_duration",

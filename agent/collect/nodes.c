@@ -12,6 +12,85 @@
 
 enum { F_NODE, F_PARTITION, F_STATE, F_CPUSTATE, F_LOAD, F_MEMORY, F_FREE, F_ALLOC, F_WEIGHT, N_FIELDS };
 
+enum {
+    P_CPUS,
+    P_REAL,
+    P_FREE,
+    P_ALLOC_MEM,
+    P_ALLOC_CPUS,
+    P_NODES,
+    P_IDLE,
+    P_WEIGHT,
+    P_LOAD,
+    P_REAL_BYTES,
+    P_FREE_BYTES,
+    P_ALLOC_BYTES,
+    N_PARTITION_FAMILIES,
+    C_TOTAL = N_PARTITION_FAMILIES,
+    C_IDLE,
+    C_ALLOC,
+    C_LOAD,
+    C_STATE,
+    N_STATE,
+    M_REAL,
+    M_FREE,
+    M_ALLOC,
+    M_REAL_BYTES,
+    M_FREE_BYTES,
+    M_ALLOC_BYTES,
+    N_NODES_FAMILIES
+};
+
+#define PARTITION(metric, text, what, positive, ...)                                                                             \
+    { .name = metric, .type = METRIC_GAUGE, .labels = LABELS(__VA_ARGS__), .help = text, .doc = what, .positive_only = positive }
+#define CLUSTER(metric, text, what)                                                                                              \
+    { .name = metric, .type = METRIC_GAUGE, .help = text, .doc = what }
+static const family_def nodes_families[] = {
+    [P_CPUS] =
+        PARTITION("slurm_partition_total_cpus", "Total cpus per partition", "Σ CPUs of the partition's nodes", true, "partition"),
+    [P_REAL] =
+        PARTITION("slurm_partition_real_mem", "Real mem per partition", "Σ RealMemory, MB × 10⁶ as the seed", true, "partition"),
+    [P_FREE] =
+        PARTITION("slurm_partition_free_mem", "Free mem per partition", "Σ FreeMem, MB × 10⁶ as the seed", true, "partition"),
+    [P_ALLOC_MEM] = PARTITION("slurm_partition_alloc_mem", "Alloc mem per partition per state", "Σ AllocMem, MB × 10⁶", true,
+                              "partition", "state"),
+    [P_ALLOC_CPUS] = PARTITION("slurm_partition_alloc_cpus", "Alloc cpus per partition per state",
+                               "Σ allocated CPUs by node state", true, "partition", "state"),
+    [P_NODES] = PARTITION("slurm_partition_node_count", "Node count per partition per state", "nodes by state", true, "partition",
+                          "state"),
+    [P_IDLE] = PARTITION("slurm_partition_idle_cpus", "Idle cpus per partition", "Σ idle CPUs", true, "partition"),
+    [P_WEIGHT] = PARTITION("slurm_partition_weight", "Total node weight per partition", "Σ node weight", true, "partition"),
+    [P_LOAD] = PARTITION("slurm_partition_cpu_load", "Total cpu load per partition", "Σ CPU load", true, "partition"),
+    [P_REAL_BYTES] = PARTITION("slurm_partition_real_mem_bytes", "Real memory of the nodes per partition in bytes",
+                               "Σ RealMemory in bytes (MiB × 2²⁰) — **new**", false, "partition"),
+    [P_FREE_BYTES] = PARTITION("slurm_partition_free_mem_bytes", "Free memory of the nodes per partition in bytes",
+                               "Σ FreeMem in bytes — **new**", false, "partition"),
+    [P_ALLOC_BYTES] = PARTITION("slurm_partition_alloc_mem_bytes", "Memory allocated to jobs on the nodes per partition in bytes",
+                                "Σ AllocMem in bytes — **new**", false, "partition"),
+    [C_TOTAL] = CLUSTER("slurm_cpus_total", "Total cpus", "CPUs of the cluster, each node once"),
+    [C_IDLE] = CLUSTER("slurm_cpus_idle", "Total idle cpus", "idle CPUs of the cluster"),
+    [C_ALLOC] = CLUSTER("slurm_cpus_alloc", "Total CPUs allocated to jobs", "allocated CPUs of the cluster — **new**"),
+    [C_LOAD] = CLUSTER("slurm_cpu_load", "Total cpu load", "Σ CPU load of the cluster"),
+    [C_STATE] = {.name = "slurm_cpus_per_state",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("state"),
+                 .help = "Cpus per state i.e alloc, mixed, draining, etc.",
+                 .doc = "Σ total CPUs of the nodes in that state"},
+    [N_STATE] = {.name = "slurm_node_count_per_state",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("state"),
+                 .help = "nodes per state",
+                 .doc = "nodes per state"},
+    [M_REAL] = CLUSTER("slurm_mem_real", "Total real mem", "Σ RealMemory, MB × 10⁶"),
+    [M_FREE] = CLUSTER("slurm_mem_free", "Total free mem", "Σ FreeMem, MB × 10⁶"),
+    [M_ALLOC] = CLUSTER("slurm_mem_alloc", "Total alloc mem", "Σ AllocMem, MB × 10⁶"),
+    [M_REAL_BYTES] = CLUSTER("slurm_mem_real_bytes", "Real memory of all nodes in bytes", "Σ RealMemory in bytes — **new**"),
+    [M_FREE_BYTES] = CLUSTER("slurm_mem_free_bytes", "Free memory of all nodes in bytes", "Σ FreeMem in bytes — **new**"),
+    [M_ALLOC_BYTES] =
+        CLUSTER("slurm_mem_alloc_bytes", "Memory allocated to jobs on all nodes in bytes", "Σ AllocMem in bytes — **new**"),
+    [N_NODES_FAMILIES] = {0},
+};
+
 typedef struct partition_ref {
     const char *name;
     struct partition_ref *next;
@@ -270,74 +349,39 @@ static const double MB = 1e6, MIB = 1048576.0;
 static int nodes_end(void *state, sample_set *out, char *why, size_t why_len) {
     nodes_state *s = state;
     if (s->doc.active && count_json_nodes(s, why, why_len) < 0) return -1;
-    family *p_cpus = ss_family(out, "slurm_partition_total_cpus", "Total cpus per partition", METRIC_GAUGE, "partition", NULL);
-    family *p_real = ss_family(out, "slurm_partition_real_mem", "Real mem per partition", METRIC_GAUGE, "partition", NULL);
-    family *p_free = ss_family(out, "slurm_partition_free_mem", "Free mem per partition", METRIC_GAUGE, "partition", NULL);
-    family *p_alloc_mem = ss_family(out, "slurm_partition_alloc_mem", "Alloc mem per partition per state", METRIC_GAUGE,
-                                    "partition", "state", NULL);
-    family *p_alloc_cpus = ss_family(out, "slurm_partition_alloc_cpus", "Alloc cpus per partition per state", METRIC_GAUGE,
-                                     "partition", "state", NULL);
-    family *p_nodes = ss_family(out, "slurm_partition_node_count", "Node count per partition per state", METRIC_GAUGE,
-                                "partition", "state", NULL);
-    family *p_idle = ss_family(out, "slurm_partition_idle_cpus", "Idle cpus per partition", METRIC_GAUGE, "partition", NULL);
-    family *p_weight =
-        ss_family(out, "slurm_partition_weight", "Total node weight per partition", METRIC_GAUGE, "partition", NULL);
-    family *p_load = ss_family(out, "slurm_partition_cpu_load", "Total cpu load per partition", METRIC_GAUGE, "partition", NULL);
-    family *p_real_b = ss_family(out, "slurm_partition_real_mem_bytes", "Real memory of the nodes per partition in bytes",
-                                 METRIC_GAUGE, "partition", NULL);
-    family *p_free_b = ss_family(out, "slurm_partition_free_mem_bytes", "Free memory of the nodes per partition in bytes",
-                                 METRIC_GAUGE, "partition", NULL);
-    family *p_alloc_b =
-        ss_family(out, "slurm_partition_alloc_mem_bytes", "Memory allocated to jobs on the nodes per partition in bytes",
-                  METRIC_GAUGE, "partition", NULL);
-    family *positive[] = {p_cpus, p_real, p_free, p_alloc_mem, p_alloc_cpus, p_nodes, p_idle, p_weight, p_load};
-    for (size_t i = 0; i < sizeof positive / sizeof *positive; i++) positive[i]->positive_only = true;
-
-    family *c_total = ss_family(out, "slurm_cpus_total", "Total cpus", METRIC_GAUGE, NULL);
-    family *c_idle = ss_family(out, "slurm_cpus_idle", "Total idle cpus", METRIC_GAUGE, NULL);
-    family *c_alloc = ss_family(out, "slurm_cpus_alloc", "Total CPUs allocated to jobs", METRIC_GAUGE, NULL);
-    family *c_load = ss_family(out, "slurm_cpu_load", "Total cpu load", METRIC_GAUGE, NULL);
-    family *c_state =
-        ss_family(out, "slurm_cpus_per_state", "Cpus per state i.e alloc, mixed, draining, etc.", METRIC_GAUGE, "state", NULL);
-    family *n_state = ss_family(out, "slurm_node_count_per_state", "nodes per state", METRIC_GAUGE, "state", NULL);
-    family *m_real = ss_family(out, "slurm_mem_real", "Total real mem", METRIC_GAUGE, NULL);
-    family *m_free = ss_family(out, "slurm_mem_free", "Total free mem", METRIC_GAUGE, NULL);
-    family *m_alloc = ss_family(out, "slurm_mem_alloc", "Total alloc mem", METRIC_GAUGE, NULL);
-    family *m_real_b = ss_family(out, "slurm_mem_real_bytes", "Real memory of all nodes in bytes", METRIC_GAUGE, NULL);
-    family *m_free_b = ss_family(out, "slurm_mem_free_bytes", "Free memory of all nodes in bytes", METRIC_GAUGE, NULL);
-    family *m_alloc_b =
-        ss_family(out, "slurm_mem_alloc_bytes", "Memory allocated to jobs on all nodes in bytes", METRIC_GAUGE, NULL);
-    family *scalars[] = {c_total, c_idle, c_alloc, c_load, m_real, m_free, m_alloc, m_real_b, m_free_b, m_alloc_b};
-    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) fam_set(scalars[i], 0, NULL); /* always present */
+    family *f[N_NODES_FAMILIES];
+    ss_declare(out, nodes_families, f);
+    for (size_t i = N_PARTITION_FAMILIES; i < N_NODES_FAMILIES; i++)
+        if (!nodes_families[i].labels) fam_set(f[i], 0, NULL); /* cluster totals: always present */
 
     for (size_t i = 0; i < s->n; i++) {
         const node *n = &s->nodes[i];
         for (const partition_ref *p = n->partitions; p; p = p->next) {
-            FAM_ADD(p_cpus, n->cpus_total, p->name);
-            FAM_ADD(p_real, n->real_mb * MB, p->name);
-            FAM_ADD(p_free, n->free_mb * MB, p->name);
-            FAM_ADD(p_alloc_mem, n->alloc_mb * MB, p->name, n->state);
-            FAM_ADD(p_alloc_cpus, n->cpus_alloc, p->name, n->state);
-            FAM_ADD(p_nodes, 1, p->name, n->state);
-            FAM_ADD(p_idle, n->cpus_idle, p->name);
-            FAM_ADD(p_weight, n->weight, p->name);
-            FAM_ADD(p_load, n->load, p->name);
-            FAM_ADD(p_real_b, n->real_mb * MIB, p->name);
-            FAM_ADD(p_free_b, n->free_mb * MIB, p->name);
-            FAM_ADD(p_alloc_b, n->alloc_mb * MIB, p->name);
+            FAM_ADD(f[P_CPUS], n->cpus_total, p->name);
+            FAM_ADD(f[P_REAL], n->real_mb * MB, p->name);
+            FAM_ADD(f[P_FREE], n->free_mb * MB, p->name);
+            FAM_ADD(f[P_ALLOC_MEM], n->alloc_mb * MB, p->name, n->state);
+            FAM_ADD(f[P_ALLOC_CPUS], n->cpus_alloc, p->name, n->state);
+            FAM_ADD(f[P_NODES], 1, p->name, n->state);
+            FAM_ADD(f[P_IDLE], n->cpus_idle, p->name);
+            FAM_ADD(f[P_WEIGHT], n->weight, p->name);
+            FAM_ADD(f[P_LOAD], n->load, p->name);
+            FAM_ADD(f[P_REAL_BYTES], n->real_mb * MIB, p->name);
+            FAM_ADD(f[P_FREE_BYTES], n->free_mb * MIB, p->name);
+            FAM_ADD(f[P_ALLOC_BYTES], n->alloc_mb * MIB, p->name);
         }
-        fam_add(c_total, n->cpus_total, NULL);
-        fam_add(c_idle, n->cpus_idle, NULL);
-        fam_add(c_alloc, n->cpus_alloc, NULL);
-        fam_add(c_load, n->load, NULL);
-        FAM_ADD(c_state, n->cpus_total, n->state);
-        FAM_ADD(n_state, 1, n->state);
-        fam_add(m_real, n->real_mb * MB, NULL);
-        fam_add(m_free, n->free_mb * MB, NULL);
-        fam_add(m_alloc, n->alloc_mb * MB, NULL);
-        fam_add(m_real_b, n->real_mb * MIB, NULL);
-        fam_add(m_free_b, n->free_mb * MIB, NULL);
-        fam_add(m_alloc_b, n->alloc_mb * MIB, NULL);
+        fam_add(f[C_TOTAL], n->cpus_total, NULL);
+        fam_add(f[C_IDLE], n->cpus_idle, NULL);
+        fam_add(f[C_ALLOC], n->cpus_alloc, NULL);
+        fam_add(f[C_LOAD], n->load, NULL);
+        FAM_ADD(f[C_STATE], n->cpus_total, n->state);
+        FAM_ADD(f[N_STATE], 1, n->state);
+        fam_add(f[M_REAL], n->real_mb * MB, NULL);
+        fam_add(f[M_FREE], n->free_mb * MB, NULL);
+        fam_add(f[M_ALLOC], n->alloc_mb * MB, NULL);
+        fam_add(f[M_REAL_BYTES], n->real_mb * MIB, NULL);
+        fam_add(f[M_FREE_BYTES], n->free_mb * MIB, NULL);
+        fam_add(f[M_ALLOC_BYTES], n->alloc_mb * MIB, NULL);
     }
     return 0;
 }
@@ -352,8 +396,12 @@ static void nodes_release(void *state) {
 
 const collector_def nodes_collector = {
     .name = "nodes",
-    .enabled_option = offsetof(config, collect_nodes),
-    .command_option = offsetof(config, sinfo_cli),
+    .summary = "CPUs, memory and node counts per partition, state and cluster (sinfo -N)",
+    .enabled_by_default = true,
+    .command = "sinfo -h -N -O NodeList:|,Partition:|,StateLong:|,CPUsState:|,CPUsLoad:|,Memory:|,FreeMem:|,AllocMem:|,Weight:",
+    .command_alias = "slurm.sinfo-cli",
+    .fixture = "sinfo",
+    .families = nodes_families,
     .error_metric = "slurm_node_scrape_error",
     .error_help = "slurm node info scrape errors",
     .duration_metric = "slurm_node_scrape_duration",

@@ -30,47 +30,47 @@ if [ "$(squeue -h -t all | wc -l)" -lt 10 ]; then bash "$LAB/slurm-jobs.sh" > "$
 bash "$LAB/metrics-up.sh" > "$WORK/metrics-up.log" 2>&1 || { cat "$WORK/metrics-up.log"; bad "receivers up"; exit 1; }
 ok "lab up: $(sinfo -h -N | wc -l) node lines, $(squeue -h -t all | wc -l) jobs"
 
-default_of() { "$BIN" --help | awk -v o="--$1=" 'index($0, o) { f = 1; next } f && /\(default: / { sub(/.*\(default: /, ""); sub(/\)( \[env.*)?$/, ""); print; exit }'; }
-SQ="$HERE/tee-cmd.sh $WORK/squeue.txt $(default_of slurm.squeue-cli)"
-SI="$HERE/tee-cmd.sh $WORK/sinfo.txt $(default_of slurm.sinfo-cli)"
-LIC="$HERE/tee-cmd.sh $WORK/lic.txt $(default_of slurm.lic-cli)"
-DIAG="$HERE/tee-cmd.sh $WORK/sdiag.txt $(default_of slurm.diag-cli)"
-LIMITS="$HERE/tee-cmd.sh $WORK/sacctmgr.txt $(default_of slurm.sacctmgr-cli)"
+# every collector of the registry, its output kept for the independent count (tee-cmd.sh)
+default_of() { "$BIN" --list-collectors | awk -F'\t' -v c="$1" '$1 == c { print $6 }'; }
+ALL=() INPUTS=()
+while IFS=$'\t' read -r name _default _interval stem _families command; do
+  ALL+=("--collector.$name" "--collector.$name.command=$HERE/tee-cmd.sh $WORK/$stem.txt $command")
+  INPUTS+=(--input "$stem=$WORK/$stem.txt")
+done < <("$BIN" --list-collectors)
+SQ="$HERE/tee-cmd.sh $WORK/squeue.txt $(default_of jobs)"
+SI="$HERE/tee-cmd.sh $WORK/sinfo.txt $(default_of nodes)"
 
-# ---- one cycle to all three receivers
-"$BIN" --once --label cluster=$CLUSTER --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" \
-  --slurm.collect-licenses --slurm.lic-cli="$LIC" --slurm.collect-diags --slurm.diag-cli="$DIAG" \
-  --slurm.collect-limits --slurm.sacctmgr-cli="$LIMITS" \
+# ---- one cycle of every collector to all three receivers
+"$BIN" --once --label cluster=$CLUSTER "${ALL[@]}" \
   --remote-write.url=$PROM/api/v1/write --remote-write.url=$VM/api/v1/write --pushgateway.url=$PGW \
   --pushgateway.instance=$CLUSTER 2> "$WORK/once.log"
 rc=$?
 check "--once pushed to Prometheus, VictoriaMetrics and the Pushgateway (exit 0)" test $rc = 0
 [ $rc = 0 ] || cat "$WORK/once.log"
-check "squeue, sinfo, scontrol, sdiag and sacctmgr output kept for the count" \
-  test -s "$WORK/squeue.txt" -a -s "$WORK/sinfo.txt" -a -s "$WORK/lic.txt" -a -s "$WORK/sdiag.txt" -a -s "$WORK/sacctmgr.txt"
+check "every collector's output kept for the count (${#INPUTS[@]} / 2 collectors)" \
+  bash -c 'for f in "$@"; do case $f in --input) ;; *) test -s "${f#*=}" || exit 1;; esac; done' _ "${INPUTS[@]}"
 
-counts() { python3 "$HERE/../check_counts.py" --squeue "$WORK/squeue.txt" --sinfo "$WORK/sinfo.txt" --licenses "$WORK/lic.txt" \
-  --sdiag "$WORK/sdiag.txt" --sacctmgr "$WORK/sacctmgr.txt" "$@"; }
-check "Prometheus: every jobs/nodes family equals the independent count" \
+counts() { python3 "$HERE/../check_counts.py" "${INPUTS[@]}" "$@"; }
+check "Prometheus: every family of every collector equals the independent count" \
   counts --prometheus $PROM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\",job=\"\"}"
 curl -fsS "$VM/internal/force_flush" >/dev/null
 sleep 1
-check "VictoriaMetrics: every jobs/nodes family equals the independent count" \
+check "VictoriaMetrics: every family of every collector equals the independent count" \
   counts --prometheus $VM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\"}"
 curl -fsS "$PGW/metrics" | grep -E "^slurm_[a-z_]+\{.*instance=\"$CLUSTER\"" > "$WORK/pgw.txt"
-check "Pushgateway: every jobs/nodes family equals the independent count" counts --metrics "$WORK/pgw.txt"
+check "Pushgateway: every family of every collector equals the independent count" counts --metrics "$WORK/pgw.txt"
 
 # remote-write 2.0 asked for; Prometheus 2.42 and VictoriaMetrics 1.79 take only 1.0: the fallback delivers all
 V2=${CLUSTER}v2
-"$BIN" --once --label cluster=$V2 --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --remote-write.protocol=v2 \
+"$BIN" --once --label cluster=$V2 "${ALL[@]}" --remote-write.protocol=v2 \
   --remote-write.url=$PROM/api/v1/write --remote-write.url=$VM/api/v1/write 2> "$WORK/v2.log"
 check "remote-write 2.0 --once exits 0" test $? = 0
 check "both receivers made slurmpush fall back to 1.0 (2xx that wrote nothing)" test "$(grep -c 'falling back to 1.0' "$WORK/v2.log")" = 2
-v2counts() { python3 "$HERE/../check_counts.py" --squeue "$WORK/squeue.txt" --sinfo "$WORK/sinfo.txt" "$@"; }
-check "remote-write 2.0 with fallback: Prometheus has every jobs/nodes family right" \
+v2counts() { counts "$@"; }
+check "remote-write 2.0 with fallback: Prometheus has every family right" \
   v2counts --prometheus $PROM --match "{__name__=~\"slurm_.+\",cluster=\"$V2\",job=\"\"}"
 curl -fsS "$VM/internal/force_flush" >/dev/null; sleep 1
-check "remote-write 2.0 with fallback: VictoriaMetrics has every jobs/nodes family right" \
+check "remote-write 2.0 with fallback: VictoriaMetrics has every family right" \
   v2counts --prometheus $VM --match "{__name__=~\"slurm_.+\",cluster=\"$V2\"}"
 
 # several endpoints: one that never answers does not hold back the other
@@ -100,15 +100,16 @@ sleep 0.5
 check "Pushgateway: the group is deleted at shutdown" test "$(in_pgw)" = 0
 
 query() { curl -fsS "$PROM/api/v1/query" --data-urlencode "query=$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))'; }
-for fam in slurm_lic_total slurm_daemon_thread_count slurm_rpc_msg_type_count slurm_lic_scrape_error slurm_diag_scrape_error \
+for fam in slurm_info slurm_lic_total slurm_daemon_thread_count slurm_rpc_msg_type_count slurm_lic_scrape_error slurm_diag_scrape_error \
   slurm_account_collect_error slurm_job_scrape_error slurm_node_scrape_error slurm_job_scrape_duration slurm_node_scrape_duration \
   slurmpush_collector_success slurmpush_collector_duration_seconds slurmpush_collector_errors_total \
   slurmpush_collector_last_success_timestamp_seconds process_cpu_seconds_total process_resident_memory_bytes \
   process_start_time_seconds process_open_fds slurmpush_build_info slurmpush_sender_samples_total; do
   check "Prometheus has $fam{cluster=$CLUSTER} (remote-write)" test "$(query "$fam{cluster=\"$CLUSTER\",job=\"\"}")" -ge 1
 done
-check "all five collectors succeeded (slurmpush_collector_success == 1)" \
-  test "$(query "slurmpush_collector_success{cluster=\"$CLUSTER\",job=\"\"} == 1")" = 5
+N_COLLECTORS=$("$BIN" --list-collectors | wc -l)
+check "all $N_COLLECTORS collectors succeeded (slurmpush_collector_success == 1)" \
+  test "$(query "slurmpush_collector_success{cluster=\"$CLUSTER\",job=\"\"} == 1")" = "$N_COLLECTORS"
 check "Prometheus stored labels sorted and without empty values (feature=\"\" dropped)" \
   test "$(curl -fsS "$PROM/api/v1/series" --data-urlencode "match[]=slurm_feature_total{cluster=\"$CLUSTER\"}" | grep -c '"feature"')" = 0
 

@@ -38,6 +38,12 @@ static int feed(const collector_def *d, const char *const *lines, sample_set **o
     if (d->release) d->release(state);
     free(state);
     ss_finish(ss);
+    /* every family a run makes is one its descriptor declares (the README tables come from those) */
+    for (size_t i = 0; i < ss->n; i++) {
+        bool declared = false;
+        for (const family_def *f = d->families; f && f->name; f++) declared = declared || !strcmp(f->name, ss->fams[i]->name);
+        if (!declared) fail_msg("%s emitted %s, which its descriptor does not declare", d->name, ss->fams[i]->name);
+    }
     *out = ss;
     return refused;
 }
@@ -251,9 +257,57 @@ static void test_limits_duplicate_accounts_once(void **st) {
     ss_free(ss);
 }
 
+static void test_info(void **st) {
+    (void)st;
+    sample_set *ss;
+    const char *good[] = {"Configuration data as of 2026-12-01T10:00:00",
+                          "AccountingStorageType   = accounting_storage/slurmdbd",
+                          "ClusterName             = testlab",
+                          "SLURM_VERSION           = 24.11.5",
+                          "SLURM_VERSION_X = 1",
+                          NULL};
+    assert_int_equal(feed(find("info"), good, &ss), -1);
+    assert_true(value_of(ss, "slurm_info", (const char *[]){"24.11.5", "testlab"}) == 1);
+    assert_int_equal(ss_series_count(ss), 1);
+    ss_free(ss);
+    const char *no_version[] = {"ClusterName = testlab", "garbage", NULL};
+    assert_int_equal(feed(find("info"), no_version, &ss), 1000); /* refused at the end: no version line */
+    ss_free(ss);
+    const char *bad[][2] = {{"SLURM_VERSION = abc", NULL},
+                            {"SLURM_VERSION = 24.11 5", NULL},
+                            {"SLURM_VERSION = ", NULL},
+                            {"SLURM_VERSION = 24.11.5\x01", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *lines[] = {bad[i][0], NULL};
+        assert_int_equal(feed(find("info"), lines, &ss), 0);
+        ss_free(ss);
+    }
+}
+
+/* Every collector's descriptor is complete: the README, --help and the fuzz list depend on it. */
+static void test_descriptors_complete(void **st) {
+    (void)st;
+    for (size_t i = 0; all_collectors[i]; i++) {
+        const collector_def *d = all_collectors[i];
+        assert_non_null(d->summary);
+        assert_non_null(d->command);
+        assert_non_null(d->fixture);
+        assert_non_null(d->error_metric);
+        assert_true(family_count(d->families) > 0);
+        for (const family_def *f = d->families; f->name; f++) {
+            assert_true(valid_metric_name(f->name));
+            assert_non_null(f->help);
+            if (f == d->families) assert_false(f->shares_previous);
+        }
+        if (i) assert_true(strcmp(all_collectors[i - 1]->name, d->name) < 0); /* name order, no duplicates */
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_units),
+        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_descriptors_complete),
         cmocka_unit_test(test_jobs_counts),
         cmocka_unit_test(test_jobs_garbage_refused),
         cmocka_unit_test(test_nodes_merge_and_sentinels),

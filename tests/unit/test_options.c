@@ -36,6 +36,33 @@ static void test_defaults(void **st) {
     options_free(&cfg);
 }
 
+/* Every collector's rows come from its descriptor: the uniform switch, command and interval,
+ * the seed's older spellings as aliases, and the defaults the descriptor names. */
+static void test_collector_rows(void **st) {
+    (void)st;
+    config cfg;
+    assert_int_equal(parse(&cfg, (const char *[]){"-slurm.collect-licenses", "--collector.diags=true", "--collector.jobs=false",
+                                                  "--slurm.lic-cli", "cat lic", "--collector.nodes.interval=30",
+                                                  "--collector.limits.command=cat limits", NULL}),
+                     OPTIONS_OK);
+    assert_true(cfg.collectors[collector_index("licenses")].enabled);
+    assert_true(cfg.collectors[collector_index("diags")].enabled);
+    assert_false(cfg.collectors[collector_index("jobs")].enabled);
+    assert_false(cfg.collectors[collector_index("limits")].enabled); /* a command alone does not switch it on */
+    assert_true(cfg.collectors[collector_index("nodes")].enabled);   /* on by default */
+    assert_string_equal(cfg.collectors[collector_index("licenses")].command, "cat lic");
+    assert_string_equal(cfg.collectors[collector_index("limits")].command, "cat limits");
+    assert_string_equal(cfg.collectors[collector_index("diags")].command, "sdiag");
+    assert_true(cfg.collectors[collector_index("nodes")].interval == 30);
+    assert_true(cfg.collectors[collector_index("jobs")].interval == 0);
+    assert_int_equal(collector_index("no-such"), -1);
+    options_free(&cfg);
+    assert_int_equal(parse(&cfg, (const char *[]){"--collector.nodes.interval=-1", NULL}), OPTIONS_ERROR);
+    options_free(&cfg);
+    assert_int_equal(parse(&cfg, (const char *[]){"--collector.nosuch", NULL}), OPTIONS_ERROR);
+    options_free(&cfg);
+}
+
 static void test_gnu_and_seed_spellings(void **st) {
     (void)st;
     config cfg;
@@ -46,7 +73,7 @@ static void test_gnu_and_seed_spellings(void **st) {
         OPTIONS_OK);
     assert_string_equal(cfg.listen_address, "127.0.0.1:1");
     assert_true(cfg.poll_limit == 2.5);
-    assert_string_equal(cfg.squeue_cli, "cat x");
+    assert_string_equal(cfg.collectors[collector_index("jobs")].command, "cat x");
     assert_int_equal(cfg.remote_write_urls.n, 1);
     assert_int_equal(cfg.n_extra_labels, 2);
     assert_string_equal(cfg.extra_labels[0].name, "cluster");
@@ -148,6 +175,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_gnu_and_seed_spellings),
+        cmocka_unit_test(test_collector_rows),
         cmocka_unit_test(test_environment_and_precedence),
         cmocka_unit_test(test_bad_values_are_errors),
         cmocka_unit_test(test_per_endpoint_options),
