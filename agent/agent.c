@@ -533,15 +533,16 @@ agent *agent_new(const config *cfg, trace_table *traces) {
         if (!cc->enabled) continue;
         const char *command = cc->command;
         /* JSON mode: the collector's --json command, unless the site set its own */
-        if (!cfg->cli_fallback && d->json_command && !strcmp(command, d->command)) command = d->json_command;
-        char **argv = runner_split(command);
-        if (!argv) {
+        if (command && !cfg->cli_fallback && d->json_command && !strcmp(command, d->command)) command = d->json_command;
+        char **argv = command ? runner_split(command) : NULL;
+        if (command && !argv) {
             log_kv(LOG_ERROR, "collector command is empty or has unbalanced quotes", "collector", d->name, "command", command,
                    NULL);
             agent_free(a);
             return NULL;
         }
         collector_rt *rt = &a->collectors[a->n_collectors++];
+        if (!command) command = d->summary; /* an HTTP source: logs name what it reads */
         *rt = (collector_rt){.owner = a, .def = d, .argv = argv, .command = command, .interval = cc->interval};
         buf help = {0};
         buf_printf(&help, "how long the cmd [%s] took (ms)", command);

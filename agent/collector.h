@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "http_source.h"
 #include "options.h"
 #include "samples.h"
 #include "trace.h"
@@ -68,6 +69,10 @@ typedef struct collector_def {
     int (*end)(void *state, sample_set *out, char *why, size_t why_len);
     /* Frees what the state holds outside the set's arena (may be NULL); called after every run. */
     void (*release)(void *state);
+    /* A collector that reads HTTP instead of running a command (its command is NULL): fills req
+     * from its settings, anything it allocates in mem (freed with the run's set). */
+    void (*http_request)(const void *settings, http_request *req, arena *mem);
+    bool dynamic_families; /* its families come from its input (the native collector): none declared */
 } collector_def;
 
 /* Declares every family of a descriptor's table into out, in order; fams[i] is defs[i]'s. */

@@ -23,7 +23,13 @@ sample_set *collector_run(const collector_def *d, char *const argv[], const conf
     int index = collector_index(d->name);
     if (!own.settings && index >= 0 && cfg->collectors) own.settings = cfg->collectors[index].settings;
     if (d->begin) d->begin(ctx.state, ss, &own);
-    runner_run(argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
+    if (d->http_request) {
+        http_request req = {0};
+        d->http_request(own.settings, &req, &ss->mem);
+        http_source_run(&req, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
+    } else {
+        runner_run(argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
+    }
     if (res->status == RUN_OK && d->end && d->end(ctx.state, ss, res->reject_reason, sizeof res->reject_reason))
         res->status = RUN_LINE_REJECTED;
     if (d->release) d->release(ctx.state);
@@ -58,7 +64,7 @@ void collectors_print_list(FILE *out) {
     for (size_t i = 0; all_collectors[i]; i++) {
         const collector_def *d = all_collectors[i];
         fprintf(out, "%s\t%s\t%s\t%s\t%zu\t%s\n", d->name, d->enabled_by_default ? "on" : "off", d->interval ? d->interval : "0",
-                d->fixture ? d->fixture : "-", family_count(d->families), d->command);
+                d->fixture ? d->fixture : "-", family_count(d->families), d->command ? d->command : "-");
     }
 }
 
@@ -76,9 +82,14 @@ void collectors_print_metrics_markdown(FILE *out) {
         const collector_def *d = all_collectors[i];
         fprintf(out, "%s#### %s (`--collector.%s`, %s)\n\n", i ? "\n" : "", d->name, d->name,
                 d->enabled_by_default ? "on by default" : "off by default");
-        fprintf(out, "%s; `", d->summary);
-        print_cell(out, d->command);
-        fprintf(out, "`.\n\n| metric | type | labels | value |\n|---|---|---|---|\n");
+        fprintf(out, "%s", d->summary);
+        if (d->command) {
+            fputs("; `", out);
+            print_cell(out, d->command);
+            fputs("`", out);
+        }
+        fprintf(out, ".%s\n\n| metric | type | labels | value |\n|---|---|---|---|\n",
+                d->dynamic_families ? " Its families are the ones its source serves." : "");
         for (const family_def *f = d->families; f && f->name; f++) {
             const family_def *first = f;
             while (first->shares_previous && first > d->families) first--;

@@ -166,16 +166,17 @@ static void add_collector_rows(option_list *l, int index, const collector_def *d
                             .help = ownf(l, "Run the %s collector: %s.", n, d->summary),
                             .alias = d->enable_alias,
                             .collector = index});
-    add_row(l,
-            (option_def){.name = ownf(l, "collector.%s.command", n, ""),
-                         .type = OPT_STRING,
-                         .place = IN_COLLECTOR,
-                         .def = d->command,
-                         .offset = offsetof(collector_config, command),
-                         .help = ownf(l, "Command of the %s collector (split on spaces, quotes group; no shell).%s", n,
-                                      d->json_command ? " With --slurm.cli-fallback=false the default is its --json form." : ""),
-                         .alias = d->command_alias,
-                         .collector = index});
+    if (d->command)
+        add_row(l, (option_def){
+                       .name = ownf(l, "collector.%s.command", n, ""),
+                       .type = OPT_STRING,
+                       .place = IN_COLLECTOR,
+                       .def = d->command,
+                       .offset = offsetof(collector_config, command),
+                       .help = ownf(l, "Command of the %s collector (split on spaces, quotes group; no shell).%s", n,
+                                    d->json_command ? " With --slurm.cli-fallback=false the default is its --json form." : ""),
+                       .alias = d->command_alias,
+                       .collector = index});
     add_row(l, (option_def){.name = ownf(l, "collector.%s.interval", n, ""),
                             .type = OPT_SECONDS,
                             .place = IN_COLLECTOR,

@@ -254,6 +254,7 @@ const char *run_status_text(const run_result *res, char *out, size_t outlen) {
     case RUN_SPAWN_FAILED: snprintf(out, outlen, "cannot start: %s", strerror(res->spawn_errno)); break;
     case RUN_OUTPUT_TOO_LARGE: snprintf(out, outlen, "output larger than the cap (%zu bytes read)", res->stdout_bytes); break;
     case RUN_LINE_REJECTED: snprintf(out, outlen, "unexpected output at line %zu: %s", res->lines, res->reject_reason); break;
+    case RUN_HTTP_FAILED: snprintf(out, outlen, "HTTP request failed: %s", res->stderr_head); break;
     }
     return out;
 }

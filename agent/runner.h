@@ -15,6 +15,7 @@ typedef enum {
     RUN_SPAWN_FAILED,
     RUN_OUTPUT_TOO_LARGE,
     RUN_LINE_REJECTED, /* the parser refused a line: the output is not what was asked for */
+    RUN_HTTP_FAILED,   /* an HTTP source: no answer, or not 200 (the reason in stderr_head) */
 } run_status;
 
 typedef struct {

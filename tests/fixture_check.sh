@@ -7,8 +7,8 @@ set -euo pipefail
 bin=$1 dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
 opts=() counts=()
-while IFS=$'\t' read -r name _default _interval stem _families _command; do
-  if [ "$stem" != - ] && [ -f "$dir/$stem.txt" ]; then
+while IFS=$'\t' read -r name _default _interval stem _families command; do
+  if [ "$command" != - ] && [ -f "$dir/$stem.txt" ]; then
     opts+=("--collector.$name" "--collector.$name.command=cat $dir/$stem.txt")
     counts+=(--input "$stem=$dir/$stem.txt")
   else

@@ -19,7 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const traced_job **jobs = calloc(n ? n : 1, sizeof *jobs);
     for (size_t i = 0; i < n; i++) jobs[i] = &job;
     sample_set *ss = ss_new(1);
-    trace_emit(ss, entries, n, jobs);
+    /* the families as the jobs collector declares them: the per-job usage ones share their series */
+    family *fams[N_TRACE_FAMILIES];
+    fams[TRACE_JOB_MEM] = ss_family(ss, "slurm_job_mem_alloc", "", METRIC_GAUGE, "jobid", NULL);
+    fams[TRACE_JOB_CPUS] = ss_family(ss, "slurm_job_cpu_alloc", "", METRIC_GAUGE, "jobid", NULL);
+    fams[TRACE_PID] = ss_family(ss, "slurm_proc_pid", "", METRIC_GAUGE, "hostname", "jobid", NULL);
+    fams[TRACE_CPU] = ss_family(ss, "slurm_proc_cpu_usage", "", METRIC_GAUGE, "jobid", "username", NULL);
+    const char *usage[] = {[TRACE_MEM] = "m", [TRACE_THREADS] = "t", [TRACE_WRITE] = "w", [TRACE_READ] = "r"};
+    for (int k = TRACE_MEM; k <= TRACE_READ; k++) fams[k] = ss_family_like(ss, fams[TRACE_CPU], usage[k], "", METRIC_GAUGE);
+    trace_emit(fams, entries, n, jobs);
     trace_table_metrics(t, ss);
     ss_finish(ss);
     ss_free(ss);
