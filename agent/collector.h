@@ -56,6 +56,8 @@ typedef struct collector_def {
     const collector_option *options; /* its own options, ended by a row without name (may be NULL) */
     size_t settings_size;            /* bytes of the struct its options fill */
     const family_def *families;      /* every family it emits, ended by a row without name */
+    size_t slurm_names_from;         /* families from this row on carry Slurm's own metric names (0: none): with the
+                                        native collector on, which reads them from Slurm itself, they are left out */
     const char *error_metric;        /* seed-compatible error counter name */
     const char *error_help;
     const char *duration_metric; /* seed-compatible duration gauge (ms), or NULL where the seed has none */

@@ -15,6 +15,20 @@ static int parse_one(void *ctx, char *line, size_t len, char *why, size_t why_le
     return p->def->parse_line(p->state, line, len, why, why_len);
 }
 
+/* A family of the descriptor (ctx) that carries one of Slurm's own names. */
+static bool slurm_named(const char *name, void *ctx) {
+    const collector_def *d = ctx;
+    for (const family_def *f = d->families + d->slurm_names_from; f->name; f++)
+        if (!strcmp(f->name, name)) return true;
+    return false;
+}
+
+/* Slurm's own families come from Slurm when the native collector reads them: never twice. */
+static bool native_collector_on(const config *cfg) {
+    int i = collector_index("native");
+    return i >= 0 && cfg->collectors && cfg->collectors[i].enabled;
+}
+
 sample_set *collector_run(const collector_def *d, char *const argv[], const config *cfg, const collect_env *env,
                           const _Atomic bool *cancel, run_result *res) {
     sample_set *ss = ss_new(0);
@@ -34,6 +48,7 @@ sample_set *collector_run(const collector_def *d, char *const argv[], const conf
         res->status = RUN_LINE_REJECTED;
     if (d->release) d->release(ctx.state);
     free(ctx.state);
+    if (d->slurm_names_from && native_collector_on(cfg)) ss_drop_families(ss, slurm_named, (void *)d);
     if (res->status != RUN_OK) {
         ss_free(ss);
         ss = ss_new(0);

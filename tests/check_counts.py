@@ -127,6 +127,191 @@ def expected_nodes(lines):
     return drop_nonpositive(exp, positive)
 
 
+# ---- Slurm's own family names (its /metrics/jobs, /nodes, /partitions, /scheduler), from the same output
+JOB_STATE_NAMES = {"BOOT_FAIL": "bootfail", "CANCELLED": "cancelled", "COMPLETED": "completed", "COMPLETING": "completing",
+                   "CONFIGURING": "configuring", "DEADLINE": "deadline", "FAILED": "failed", "NODE_FAIL": "node_failed",
+                   "OUT_OF_MEMORY": "outofmemory", "PENDING": "pending", "POWER_UP_NODE": "powerup_node",
+                   "PREEMPTED": "preempted", "REQUEUED": "requeued", "RESIZING": "resizing", "REVOKED": "revoked",
+                   "RUNNING": "running", "SIGNALING": "signaling", "STAGE_OUT": "stageout", "SUSPENDED": "suspended",
+                   "TIMEOUT": "timeout"}
+FINISHED = {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT"}
+JOB_EXTRAS = ("cpus_alloc", "memory_alloc", "gpus_alloc", "hold", "finished")
+
+
+def expected_native_jobs(lines, users_accts=False):
+    exp = defaultdict(lambda: defaultdict(float))
+
+    def touch(prefix, key):  # a scope's series exist, at 0, once one job has it
+        exp[prefix][key] += 0
+        for name in list(JOB_STATE_NAMES.values()) + list(JOB_EXTRAS):
+            exp[f"{prefix}_{name}"][key] += 0
+
+    touch("slurm_jobs", ())
+    for line in lines:
+        if not line.strip():
+            continue
+        jobid, user, account, partition, state, cpus, minmem, tres, reason = line.split("|", 8)
+        scopes = [("slurm_jobs", ()), ("slurm_partition_jobs", (("partition", partition),))]
+        if users_accts:
+            scopes += [("slurm_user_jobs", (("username", user),)), ("slurm_account_jobs", (("account", account),))]
+        tr = dict(kv.split("=", 1) for kv in tres.split(",") if "=" in kv)
+        for prefix, key in scopes:
+            touch(prefix, key)
+            if not (prefix == "slurm_partition_jobs" and state in FINISHED):
+                exp[prefix][key] += 1
+            if state in JOB_STATE_NAMES:
+                exp[f"{prefix}_{JOB_STATE_NAMES[state]}"][key] += 1
+            if state == "PENDING" and reason in ("JobHeldUser", "JobHeldAdmin"):
+                exp[f"{prefix}_hold"][key] += 1
+            if state in FINISHED:
+                exp[f"{prefix}_finished"][key] += 1
+            if state == "RUNNING":
+                exp[f"{prefix}_cpus_alloc"][key] += float(cpus)
+                exp[f"{prefix}_memory_alloc"][key] += memory(tr["mem"])[1] / 2**20 if "mem" in tr else 0
+                exp[f"{prefix}_gpus_alloc"][key] += float(tr.get("gres/gpu", 0))
+    return exp
+
+
+# sinfo long state word -> (base, flag); base None: from the CPUs (all allocated: alloc, some: mixed, none: idle)
+NODE_WORDS = {"allocated": ("alloc", None), "mixed": ("mixed", None), "idle": ("idle", None), "down": ("down", None),
+              "future": ("future", None), "unknown": ("unknown", None), "drained": ("idle", "drained"),
+              "draining": (None, "draining"), "completing": (None, "completing"), "fail": ("idle", "fail"),
+              "failing": (None, "fail"), "inval": (None, "invalid_reg"), "maint": (None, "maint"),
+              "reserved": (None, "resv"), "planned": ("idle", "planned"), "reboot_requested": (None, "reboot_req"),
+              "reboot_issued": (None, "reboot_issued"), "powered_down": ("idle", "powered_down"),
+              "powering_up": (None, "powering_up"), "powering_down": (None, "powering_down"),
+              "power_down": (None, "power_down"), "power_up": (None, "power_up")}
+NODE_SUFFIX = {"*": "noresp", "~": "powered_down", "#": "powering_up", "%": "powering_down", "!": "power_down",
+               "@": "reboot_req", "^": "reboot_issued", "$": "maint", "-": "planned"}
+CONDITIONS = ["alloc", "mixed", "idle", "down", "future", "unknown", "completing", "drained", "draining", "fail", "invalid_reg",
+              "maint", "noresp", "planned", "power_down", "power_up", "powered_down", "powering_up", "reboot_issued",
+              "reboot_req", "resv", "powering_down"]
+PARTITION_NAME = {"completing": "cg", "noresp": "no_resp", "reboot_req": "reboot_requested"}
+
+
+def node_conditions(state, alloc, total):
+    word = state.split("&")[0]
+    out = set()
+    while word and word[-1] in NODE_SUFFIX:
+        out.add(NODE_SUFFIX[word[-1]])
+        word = word[:-1]
+    word = word.rstrip("+")
+    base, flag = NODE_WORDS.get(word, (None, None))
+    if base is None:
+        base = "alloc" if total > 0 and alloc >= total else "mixed" if alloc > 0 else "idle"
+    out.add(base)
+    if flag:
+        out.add(flag)
+    return out
+
+
+def expected_native_nodes(lines):
+    nodes = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        name, part, state, cpustate, load, mem, free, amem, weight = line.split("|")
+        a, _, _, t = (float(x) for x in cpustate.split("/"))
+        n = nodes.setdefault(name, dict(state=state, a=a, t=t, mem=float(mem), free=num(free), amem=num(amem), parts=[]))
+        if part.rstrip("*") not in n["parts"]:
+            n["parts"].append(part.rstrip("*"))
+    exp = defaultdict(lambda: defaultdict(float))
+    for c in CONDITIONS[:-1]:
+        exp[f"slurm_nodes_{c}"][()] += 0
+    exp["slurm_nodes"][()] = len(nodes)
+    exp["slurm_jobs_nodes_alloc"][()] = sum(1 for n in nodes.values() if n["a"] > 0)
+    parts = set()
+    for name, n in nodes.items():
+        k = (("node", name),)
+        exp["slurm_node_cpus"][k] = n["t"]
+        exp["slurm_node_cpus_alloc"][k] = n["a"]
+        exp["slurm_node_cpus_idle"][k] = n["t"] - n["a"]
+        exp["slurm_node_memory_bytes"][k] = n["mem"] * 2**20
+        exp["slurm_node_memory_alloc_bytes"][k] = n["amem"] * 2**20
+        exp["slurm_node_memory_free_bytes"][k] = n["free"] * 2**20
+        conds = node_conditions(n["state"], n["a"], n["t"])
+        for c in conds - {"powering_down"}:
+            exp[f"slurm_nodes_{c}"][()] += 1
+        for p in n["parts"]:
+            parts.add(p)
+            pk = (("partition", p),)
+            for c in CONDITIONS:
+                exp[f"slurm_partition_nodes_{PARTITION_NAME.get(c, c)}"][pk] += 1 if c in conds else 0
+            exp["slurm_partition_nodes"][pk] += 1
+            exp["slurm_partition_cpus"][pk] += n["t"]
+            exp["slurm_partition_nodes_cpus_alloc"][pk] += n["a"]
+            exp["slurm_partition_nodes_cpus_idle"][pk] += n["t"] - n["a"]
+            exp["slurm_partition_nodes_mem_alloc"][pk] += n["amem"]
+            exp["slurm_partition_nodes_mem_free"][pk] += n["free"]
+            exp["slurm_partition_nodes_mem_tot"][pk] += n["mem"]
+    exp["slurm_partitions"][()] = len(parts)
+    return exp
+
+
+# sdiag text: (section, label) -> Slurm's name; the section is the heading the line follows
+SDIAG_NATIVE = {
+    ("main", "Server thread count"): "slurm_server_thread_cnt", ("main", "Agent queue size"): "slurm_agent_queue_size",
+    ("main", "Agent count"): "slurm_agent_cnt", ("main", "Agent thread count"): "slurm_agent_thread_cnt",
+    ("main", "DBD Agent queue size"): "slurm_slurmdbd_queue_size", ("main", "Jobs submitted"): "slurm_sdiag_jobs_submitted",
+    ("main", "Jobs started"): "slurm_sdiag_jobs_started", ("main", "Jobs completed"): "slurm_sdiag_jobs_completed",
+    ("main", "Jobs canceled"): "slurm_sdiag_jobs_canceled", ("main", "Jobs failed"): "slurm_sdiag_jobs_failed",
+    ("main", "Jobs pending"): "slurm_sdiag_jobs_pending", ("main", "Jobs running"): "slurm_sdiag_jobs_running",
+    ("main", "Last cycle"): "slurm_schedule_cycle_last", ("main", "Max cycle"): "slurm_schedule_cycle_max",
+    ("main", "Total cycles"): "slurm_schedule_cycle_cnt", ("main", "Mean cycle"): "slurm_sched_mean_cycle",
+    ("main", "Mean depth cycle"): "slurm_sched_mean_depth_cycle", ("main", "Last queue length"): "slurm_schedule_queue_len",
+    ("main", "End of job queue"): "slurm_sched_exit_end", ("main", "Hit default_queue_depth"): "slurm_sched_exit_max_depth",
+    ("main", "Hit sched_max_job_start"): "slurm_sched_exit_max_job_start", ("main", "Blocked on licenses"): "slurm_sched_exit_lic",
+    ("main", "Hit max_rpc_cnt"): "slurm_sched_exit_rpc_cnt", ("main", "Timeout (max_sched_time)"): "slurm_sched_exit_timeout",
+    ("bf", "Total backfilled jobs (since last slurm start)"): "slurm_backfilled_jobs",
+    ("bf", "Total backfilled jobs (since last stats cycle start)"): "slurm_last_backfilled_jobs",
+    ("bf", "Total backfilled heterogeneous job components"): "slurm_backfilled_het_jobs",
+    ("bf", "Total cycles"): "slurm_bf_cycle_cnt", ("bf", "Last cycle"): "slurm_bf_cycle_last",
+    ("bf", "Max cycle"): "slurm_bf_cycle_max", ("bf", "Mean cycle"): "slurm_bf_mean_cycle",
+    ("bf", "Last depth cycle"): "slurm_bf_last_depth", ("bf", "Last depth cycle (try sched)"): "slurm_bf_last_depth_try",
+    ("bf", "Depth Mean"): "slurm_bf_depth_mean", ("bf", "Depth Mean (try depth)"): "slurm_bf_try_depth_mean",
+    ("bf", "Last queue length"): "slurm_bf_queue_len", ("bf", "Queue length mean"): "slurm_bf_queue_len_mean",
+    ("bf", "Last table size"): "slurm_bf_table_size", ("bf", "Mean table size"): "slurm_bf_mean_table_sz",
+    ("bf", "End of job queue"): "slurm_bf_exit_end", ("bf", "Hit bf_max_job_start"): "slurm_bf_exit_max_job_start",
+    ("bf", "Hit bf_max_job_test"): "slurm_bf_exit_max_job_test", ("bf", "System state changed"): "slurm_bf_exit_state_changed",
+    ("bf", "Hit table size limit (bf_node_space_size)"): "slurm_bf_exit_table_limit",
+    ("bf", "Timeout (bf_max_time)"): "slurm_bf_exit_timeout",
+}
+SDIAG_EPOCHS = {("main", "sdiag output at"): "slurm_sched_stats_timestamp", ("main", "Data since"): "slurm_last_proc_req_start",
+                ("main", "Job states ts"): "slurm_sdiag_job_states_ts", ("bf", "Last cycle when"): "slurm_bf_when_last_cycle"}
+SDIAG_SUMS = {"slurm_schedule_cycle_tot": ("slurm_sched_mean_cycle", "slurm_schedule_cycle_cnt"),
+              "slurm_schedule_cycle_depth": ("slurm_sched_mean_depth_cycle", "slurm_schedule_cycle_cnt"),
+              "slurm_bf_cycle_tot": ("slurm_bf_mean_cycle", "slurm_bf_cycle_cnt"),
+              "slurm_bf_depth_tot": ("slurm_bf_depth_mean", "slurm_bf_cycle_cnt"),
+              "slurm_bf_depth_try_tot": ("slurm_bf_try_depth_mean", "slurm_bf_cycle_cnt"),
+              "slurm_bf_queue_len_tot": ("slurm_bf_queue_len_mean", "slurm_bf_cycle_cnt"),
+              "slurm_bf_table_size_tot": ("slurm_bf_mean_table_sz", "slurm_bf_cycle_cnt")}
+
+
+def expected_native_sdiag(text):
+    exp = defaultdict(lambda: defaultdict(float))
+    section = "main"
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("Backfilling stats"):
+            section = "bf"
+        elif line.startswith("Remote Procedure Call") or line.startswith("Pending RPC"):
+            section = "rpc"
+        m = re.fullmatch(r"Latency for \d+ calls to gettimeofday\(\): (\d+) microseconds", line)
+        if m:
+            exp["slurm_sdiag_latency"][()] = float(m.group(1))
+        m = re.fullmatch(r"(.+?):?\s+\S.*\((\d+)\)", line)
+        for (sec, label), fam in SDIAG_EPOCHS.items():
+            if sec == section and line.startswith(label) and m:
+                exp[fam][()] = float(m.group(2))
+        m = re.fullmatch(r"(.+?):\s+(-?\d+)(\s.*)?", line)
+        if m and (section, m.group(1)) in SDIAG_NATIVE:
+            exp[SDIAG_NATIVE[(section, m.group(1))]][()] = float(m.group(2))
+    for fam, (mean, count) in SDIAG_SUMS.items():
+        if () in exp.get(mean, {}) and () in exp.get(count, {}):
+            exp[fam][()] = exp[mean][()] * exp[count][()]
+    return exp
+
+
 def expected_licenses(lines):
     exp = defaultdict(lambda: defaultdict(float))
     keys = {"Total": "slurm_lic_total", "Used": "slurm_lic_used", "Free": "slurm_lic_free", "Reserved": "slurm_lic_reserved",
@@ -274,6 +459,7 @@ def main():
     ap.add_argument("--input", action="append", default=[], metavar="STEM=FILE",
                     help="a collector's output by its fixture stem (slurmpush --list-collectors): " + ", ".join(COUNTERS))
     ap.add_argument("--config", help="scontrol show config output file")
+    ap.add_argument("--users-accts", action="store_true", help="slurmpush ran with --collector.jobs.users-accts")
     ap.add_argument("--metrics", help="slurmpush text output ('-' = stdin)")
     ap.add_argument("--prometheus", help="query API base URL")
     ap.add_argument("--match", default='{__name__=~"slurm_.+"}')
@@ -287,12 +473,15 @@ def main():
     exp = {}
     if a.squeue:
         exp.update(expected_jobs(open(a.squeue).read().splitlines()))
+        exp.update(expected_native_jobs(open(a.squeue).read().splitlines(), a.users_accts))
     if a.sinfo:
         exp.update(expected_nodes(open(a.sinfo).read().splitlines()))
+        exp.update(expected_native_nodes(open(a.sinfo).read().splitlines()))
     if a.licenses:
         exp.update(expected_licenses(open(a.licenses).read().splitlines()))
     if a.sdiag:
         exp.update(expected_sdiag(open(a.sdiag).read()))
+        exp.update(expected_native_sdiag(open(a.sdiag).read()))
     if a.sacctmgr:
         exp.update(expected_limits(open(a.sacctmgr).read().splitlines()))
     if a.config:

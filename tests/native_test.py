@@ -89,6 +89,12 @@ check("HELP kept", "# HELP slurm_nodes_alloc Number of nodes in Allocated state"
 check("self-metrics name the collector", 'slurmpush_collector_success{collector="native"} 1' in out)
 rc, out, err = run("--collector.native.paths=/metrics/jobs-users-accts")
 check("the jobs-users-accts endpoint when asked for", series(out) == expected(["/metrics/jobs-users-accts"]))
+rc, out, _ = run("--collector.jobs", f"--collector.jobs.command=cat {FIX}/synthetic-small/squeue.txt")  # another cluster: its counts differ
+both = series(out)
+check("with native on, the jobs collector leaves Slurm's names to it (no series twice)",
+      both.get(("slurm_jobs", ())) == 17 and ("slurm_jobs_hold", ()) in both
+      and ("slurm_jobs_cpus_alloc", ()) in both and "slurm_user_state_total" in {k[0] for k in both}
+      and out.count("# TYPE slurm_jobs gauge") == 1, out[:300])
 rc, out, _ = run("--label", "cluster=c1")
 check("--label pairs added", all('cluster="c1"' in l for l in out.splitlines() if l.startswith("slurm_")))
 

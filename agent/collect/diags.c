@@ -27,6 +27,64 @@ enum {
     D_AGENT_QUEUE,
     D_MAIN_CYCLE,
     D_BF_CYCLE,
+    /* Slurm's own /metrics/scheduler names, from the same sdiag text */
+    DN_SCHED_STATS_TIMESTAMP,
+    DN_LAST_PROC_REQ_START,
+    DN_SERVER_THREAD_CNT,
+    DN_AGENT_QUEUE_SIZE,
+    DN_AGENT_CNT,
+    DN_AGENT_THREAD_CNT,
+    DN_SLURMDBD_QUEUE_SIZE,
+    DN_SDIAG_JOBS_SUBMITTED,
+    DN_SDIAG_JOBS_STARTED,
+    DN_SDIAG_JOBS_COMPLETED,
+    DN_SDIAG_JOBS_CANCELED,
+    DN_SDIAG_JOBS_FAILED,
+    DN_SDIAG_JOB_STATES_TS,
+    DN_SDIAG_JOBS_PENDING,
+    DN_SDIAG_JOBS_RUNNING,
+    DN_SCHEDULE_CYCLE_LAST,
+    DN_SCHEDULE_CYCLE_MAX,
+    DN_SCHEDULE_CYCLE_CNT,
+    DN_SCHED_MEAN_CYCLE,
+    DN_SCHED_MEAN_DEPTH_CYCLE,
+    DN_SCHEDULE_QUEUE_LEN,
+    DN_SCHED_EXIT_END,
+    DN_SCHED_EXIT_MAX_DEPTH,
+    DN_SCHED_EXIT_MAX_JOB_START,
+    DN_SCHED_EXIT_LIC,
+    DN_SCHED_EXIT_RPC_CNT,
+    DN_SCHED_EXIT_TIMEOUT,
+    DN_BACKFILLED_JOBS,
+    DN_LAST_BACKFILLED_JOBS,
+    DN_BACKFILLED_HET_JOBS,
+    DN_BF_CYCLE_CNT,
+    DN_BF_WHEN_LAST_CYCLE,
+    DN_BF_CYCLE_LAST,
+    DN_BF_CYCLE_MAX,
+    DN_BF_MEAN_CYCLE,
+    DN_BF_LAST_DEPTH,
+    DN_BF_LAST_DEPTH_TRY,
+    DN_BF_DEPTH_MEAN,
+    DN_BF_TRY_DEPTH_MEAN,
+    DN_BF_QUEUE_LEN,
+    DN_BF_QUEUE_LEN_MEAN,
+    DN_BF_TABLE_SIZE,
+    DN_BF_MEAN_TABLE_SZ,
+    DN_BF_EXIT_END,
+    DN_BF_EXIT_MAX_JOB_START,
+    DN_BF_EXIT_MAX_JOB_TEST,
+    DN_BF_EXIT_STATE_CHANGED,
+    DN_BF_EXIT_TABLE_LIMIT,
+    DN_BF_EXIT_TIMEOUT,
+    DN_SCHEDULE_CYCLE_TOT,
+    DN_SCHEDULE_CYCLE_DEPTH,
+    DN_BF_CYCLE_TOT,
+    DN_BF_DEPTH_TOT,
+    DN_BF_DEPTH_TRY_TOT,
+    DN_BF_QUEUE_LEN_TOT,
+    DN_BF_TABLE_SIZE_TOT,
+    DN_SDIAG_LATENCY,
     N_DIAG
 };
 
@@ -98,7 +156,182 @@ static const family_def diags_families[] = {
                     .labels = LABELS("stat"),
                     .help = "Backfill scheduler cycle time (sdiag)",
                     .doc = "stat=`last`|`max`|`mean`"},
+    [DN_SCHED_STATS_TIMESTAMP] = SCALAR("slurm_sched_stats_timestamp", "Statistics snapshot timestamp",
+                                        "Statistics snapshot timestamp (Slurm's own name)"),
+    [DN_LAST_PROC_REQ_START] = SCALAR("slurm_last_proc_req_start", "Timestamp of last process request start",
+                                      "Timestamp of last process request start (Slurm's own name)"),
+    [DN_SERVER_THREAD_CNT] =
+        SCALAR("slurm_server_thread_cnt", "Active slurmctld threads count", "Active slurmctld threads count (Slurm's own name)"),
+    [DN_AGENT_QUEUE_SIZE] =
+        SCALAR("slurm_agent_queue_size", "Outgoing RPC retry queue length", "Outgoing RPC retry queue length (Slurm's own name)"),
+    [DN_AGENT_CNT] = SCALAR("slurm_agent_cnt", "Number of agent threads", "Number of agent threads (Slurm's own name)"),
+    [DN_AGENT_THREAD_CNT] = SCALAR("slurm_agent_thread_cnt", "Total active agent-created threads",
+                                   "Total active agent-created threads (Slurm's own name)"),
+    [DN_SLURMDBD_QUEUE_SIZE] =
+        SCALAR("slurm_slurmdbd_queue_size", "Queued messages to SlurmDBD", "Queued messages to SlurmDBD (Slurm's own name)"),
+    [DN_SDIAG_JOBS_SUBMITTED] =
+        SCALAR("slurm_sdiag_jobs_submitted", "Jobs submitted since reset", "Jobs submitted since reset (Slurm's own name)"),
+    [DN_SDIAG_JOBS_STARTED] =
+        SCALAR("slurm_sdiag_jobs_started", "Jobs started since reset", "Jobs started since reset (Slurm's own name)"),
+    [DN_SDIAG_JOBS_COMPLETED] =
+        SCALAR("slurm_sdiag_jobs_completed", "Jobs completed since reset", "Jobs completed since reset (Slurm's own name)"),
+    [DN_SDIAG_JOBS_CANCELED] =
+        SCALAR("slurm_sdiag_jobs_canceled", "Jobs canceled since reset", "Jobs canceled since reset (Slurm's own name)"),
+    [DN_SDIAG_JOBS_FAILED] =
+        SCALAR("slurm_sdiag_jobs_failed", "Jobs failed since reset", "Jobs failed since reset (Slurm's own name)"),
+    [DN_SDIAG_JOB_STATES_TS] =
+        SCALAR("slurm_sdiag_job_states_ts", "Job states timestamp", "Job states timestamp (Slurm's own name)"),
+    [DN_SDIAG_JOBS_PENDING] =
+        SCALAR("slurm_sdiag_jobs_pending", "Jobs pending at timestamp", "Jobs pending at timestamp (Slurm's own name)"),
+    [DN_SDIAG_JOBS_RUNNING] =
+        SCALAR("slurm_sdiag_jobs_running", "Jobs running at timestamp", "Jobs running at timestamp (Slurm's own name)"),
+    [DN_SCHEDULE_CYCLE_LAST] =
+        SCALAR("slurm_schedule_cycle_last", "Last scheduling cycle time", "Last scheduling cycle time (Slurm's own name)"),
+    [DN_SCHEDULE_CYCLE_MAX] =
+        SCALAR("slurm_schedule_cycle_max", "Max scheduling cycle time", "Max scheduling cycle time (Slurm's own name)"),
+    [DN_SCHEDULE_CYCLE_CNT] =
+        SCALAR("slurm_schedule_cycle_cnt", "Scheduling cycle count", "Scheduling cycle count (Slurm's own name)"),
+    [DN_SCHED_MEAN_CYCLE] =
+        SCALAR("slurm_sched_mean_cycle", "Mean scheduling cycle time", "Mean scheduling cycle time (Slurm's own name)"),
+    [DN_SCHED_MEAN_DEPTH_CYCLE] = SCALAR("slurm_sched_mean_depth_cycle", "Mean depth of scheduling cycles",
+                                         "Mean depth of scheduling cycles (Slurm's own name)"),
+    [DN_SCHEDULE_QUEUE_LEN] =
+        SCALAR("slurm_schedule_queue_len", "Jobs pending queue length", "Jobs pending queue length (Slurm's own name)"),
+    [DN_SCHED_EXIT_END] = SCALAR("slurm_sched_exit_end", "End of job queue", "End of job queue (Slurm's own name)"),
+    [DN_SCHED_EXIT_MAX_DEPTH] =
+        SCALAR("slurm_sched_exit_max_depth", "Hit default_queue_depth", "Hit default_queue_depth (Slurm's own name)"),
+    [DN_SCHED_EXIT_MAX_JOB_START] =
+        SCALAR("slurm_sched_exit_max_job_start", "Hit sched_max_job_start", "Hit sched_max_job_start (Slurm's own name)"),
+    [DN_SCHED_EXIT_LIC] = SCALAR("slurm_sched_exit_lic", "Blocked on licenses", "Blocked on licenses (Slurm's own name)"),
+    [DN_SCHED_EXIT_RPC_CNT] = SCALAR("slurm_sched_exit_rpc_cnt", "Hit max_rpc_cnt", "Hit max_rpc_cnt (Slurm's own name)"),
+    [DN_SCHED_EXIT_TIMEOUT] =
+        SCALAR("slurm_sched_exit_timeout", "Timeout (max_sched_time)", "Timeout (max_sched_time) (Slurm's own name)"),
+    [DN_BACKFILLED_JOBS] = SCALAR("slurm_backfilled_jobs", "Total backfilled jobs since reset",
+                                  "Total backfilled jobs since reset (Slurm's own name)"),
+    [DN_LAST_BACKFILLED_JOBS] = SCALAR("slurm_last_backfilled_jobs", "Backfilled jobs since last cycle",
+                                       "Backfilled jobs since last cycle (Slurm's own name)"),
+    [DN_BACKFILLED_HET_JOBS] = SCALAR("slurm_backfilled_het_jobs", "Heterogeneous components backfilled",
+                                      "Heterogeneous components backfilled (Slurm's own name)"),
+    [DN_BF_CYCLE_CNT] = SCALAR("slurm_bf_cycle_cnt", "Backfill cycle count", "Backfill cycle count (Slurm's own name)"),
+    [DN_BF_WHEN_LAST_CYCLE] = SCALAR("slurm_bf_when_last_cycle", "Timestamp of last backfill cycle",
+                                     "Timestamp of last backfill cycle (Slurm's own name)"),
+    [DN_BF_CYCLE_LAST] = SCALAR("slurm_bf_cycle_last", "Last backfill cycle time", "Last backfill cycle time (Slurm's own name)"),
+    [DN_BF_CYCLE_MAX] = SCALAR("slurm_bf_cycle_max", "Max backfill cycle time", "Max backfill cycle time (Slurm's own name)"),
+    [DN_BF_MEAN_CYCLE] = SCALAR("slurm_bf_mean_cycle", "Mean backfill cycle time", "Mean backfill cycle time (Slurm's own name)"),
+    [DN_BF_LAST_DEPTH] = SCALAR("slurm_bf_last_depth", "Last backfill depth", "Last backfill depth (Slurm's own name)"),
+    [DN_BF_LAST_DEPTH_TRY] =
+        SCALAR("slurm_bf_last_depth_try", "Last backfill depth attempts", "Last backfill depth attempts (Slurm's own name)"),
+    [DN_BF_DEPTH_MEAN] =
+        SCALAR("slurm_bf_depth_mean", "Mean backfill cycle depth", "Mean backfill cycle depth (Slurm's own name)"),
+    [DN_BF_TRY_DEPTH_MEAN] = SCALAR("slurm_bf_try_depth_mean", "Mean depth attempts in backfill",
+                                    "Mean depth attempts in backfill (Slurm's own name)"),
+    [DN_BF_QUEUE_LEN] = SCALAR("slurm_bf_queue_len", "Backfill queue length", "Backfill queue length (Slurm's own name)"),
+    [DN_BF_QUEUE_LEN_MEAN] =
+        SCALAR("slurm_bf_queue_len_mean", "Mean backfill queue length", "Mean backfill queue length (Slurm's own name)"),
+    [DN_BF_TABLE_SIZE] = SCALAR("slurm_bf_table_size", "Backfill table size", "Backfill table size (Slurm's own name)"),
+    [DN_BF_MEAN_TABLE_SZ] =
+        SCALAR("slurm_bf_mean_table_sz", "Mean backfill table size", "Mean backfill table size (Slurm's own name)"),
+    [DN_BF_EXIT_END] = SCALAR("slurm_bf_exit_end", "End of job queue", "End of job queue (Slurm's own name)"),
+    [DN_BF_EXIT_MAX_JOB_START] =
+        SCALAR("slurm_bf_exit_max_job_start", "Hit bf_max_job_start", "Hit bf_max_job_start (Slurm's own name)"),
+    [DN_BF_EXIT_MAX_JOB_TEST] =
+        SCALAR("slurm_bf_exit_max_job_test", "Hit bf_max_job_test", "Hit bf_max_job_test (Slurm's own name)"),
+    [DN_BF_EXIT_STATE_CHANGED] =
+        SCALAR("slurm_bf_exit_state_changed", "System state changed", "System state changed (Slurm's own name)"),
+    [DN_BF_EXIT_TABLE_LIMIT] = SCALAR("slurm_bf_exit_table_limit", "Hit table size limit (bf_node_space_size)",
+                                      "Hit table size limit (bf_node_space_size) (Slurm's own name)"),
+    [DN_BF_EXIT_TIMEOUT] = SCALAR("slurm_bf_exit_timeout", "Timeout (bf_max_time)", "Timeout (bf_max_time) (Slurm's own name)"),
+    [DN_SCHEDULE_CYCLE_TOT] =
+        SCALAR("slurm_schedule_cycle_tot", "Sum of scheduling cycle times",
+               "Sum of scheduling cycle times (sdiag text: mean cycle × cycles): closest value (Slurm's own name)"),
+    [DN_SCHEDULE_CYCLE_DEPTH] =
+        SCALAR("slurm_schedule_cycle_depth", "Processed jobs depth total",
+               "Processed jobs depth total (sdiag text: mean depth × cycles): closest value (Slurm's own name)"),
+    [DN_BF_CYCLE_TOT] = SCALAR("slurm_bf_cycle_tot", "Sum of backfill cycle times",
+                               "Sum of backfill cycle times (sdiag text: mean cycle × cycles): closest value (Slurm's own name)"),
+    [DN_BF_DEPTH_TOT] = SCALAR("slurm_bf_depth_tot", "Sum of backfill job depths",
+                               "Sum of backfill job depths (sdiag text: depth mean × cycles): closest value (Slurm's own name)"),
+    [DN_BF_DEPTH_TRY_TOT] =
+        SCALAR("slurm_bf_depth_try_tot", "Sum of backfill depth attempts",
+               "Sum of backfill depth attempts (sdiag text: mean × cycles): closest value (Slurm's own name)"),
+    [DN_BF_QUEUE_LEN_TOT] = SCALAR("slurm_bf_queue_len_tot", "Sum of backfill queue lengths",
+                                   "Sum of backfill queue lengths (sdiag text: mean × cycles): closest value (Slurm's own name)"),
+    [DN_BF_TABLE_SIZE_TOT] = SCALAR("slurm_bf_table_size_tot", "Sum of backfill table sizes",
+                                    "Sum of backfill table sizes (sdiag text: mean × cycles): closest value (Slurm's own name)"),
+    [DN_SDIAG_LATENCY] =
+        SCALAR("slurm_sdiag_latency", "Measurement latency", "microseconds of 1000 gettimeofday() calls (Slurm's own name)"),
     [N_DIAG] = {0},
+};
+
+/* The sdiag text line behind each of Slurm's own scheduler families (section, label). Labels
+ * repeat between sections ("Last cycle:"): the section tells them apart. */
+typedef enum { NUMBER, EPOCH } line_value; /* the number after the label, or the (epoch) at the end */
+static const struct {
+    section sec;
+    const char *label;
+    int fam;
+    line_value kind;
+} native_lines[] = {
+    {SEC_MAIN, "sdiag output at", DN_SCHED_STATS_TIMESTAMP, EPOCH},
+    {SEC_MAIN, "Data since", DN_LAST_PROC_REQ_START, EPOCH},
+    {SEC_MAIN, "Server thread count:", DN_SERVER_THREAD_CNT, NUMBER},
+    {SEC_MAIN, "Agent queue size:", DN_AGENT_QUEUE_SIZE, NUMBER},
+    {SEC_MAIN, "Agent count:", DN_AGENT_CNT, NUMBER},
+    {SEC_MAIN, "Agent thread count:", DN_AGENT_THREAD_CNT, NUMBER},
+    {SEC_MAIN, "DBD Agent queue size:", DN_SLURMDBD_QUEUE_SIZE, NUMBER},
+    {SEC_MAIN, "Jobs submitted:", DN_SDIAG_JOBS_SUBMITTED, NUMBER},
+    {SEC_MAIN, "Jobs started:", DN_SDIAG_JOBS_STARTED, NUMBER},
+    {SEC_MAIN, "Jobs completed:", DN_SDIAG_JOBS_COMPLETED, NUMBER},
+    {SEC_MAIN, "Jobs canceled:", DN_SDIAG_JOBS_CANCELED, NUMBER},
+    {SEC_MAIN, "Jobs failed:", DN_SDIAG_JOBS_FAILED, NUMBER},
+    {SEC_MAIN, "Job states ts:", DN_SDIAG_JOB_STATES_TS, EPOCH},
+    {SEC_MAIN, "Jobs pending:", DN_SDIAG_JOBS_PENDING, NUMBER},
+    {SEC_MAIN, "Jobs running:", DN_SDIAG_JOBS_RUNNING, NUMBER},
+    {SEC_MAIN, "Last cycle:", DN_SCHEDULE_CYCLE_LAST, NUMBER},
+    {SEC_MAIN, "Max cycle:", DN_SCHEDULE_CYCLE_MAX, NUMBER},
+    {SEC_MAIN, "Total cycles:", DN_SCHEDULE_CYCLE_CNT, NUMBER},
+    {SEC_MAIN, "Mean cycle:", DN_SCHED_MEAN_CYCLE, NUMBER},
+    {SEC_MAIN, "Mean depth cycle:", DN_SCHED_MEAN_DEPTH_CYCLE, NUMBER},
+    {SEC_MAIN, "Last queue length:", DN_SCHEDULE_QUEUE_LEN, NUMBER},
+    {SEC_MAIN, "End of job queue:", DN_SCHED_EXIT_END, NUMBER},
+    {SEC_MAIN, "Hit default_queue_depth:", DN_SCHED_EXIT_MAX_DEPTH, NUMBER},
+    {SEC_MAIN, "Hit sched_max_job_start:", DN_SCHED_EXIT_MAX_JOB_START, NUMBER},
+    {SEC_MAIN, "Blocked on licenses:", DN_SCHED_EXIT_LIC, NUMBER},
+    {SEC_MAIN, "Hit max_rpc_cnt:", DN_SCHED_EXIT_RPC_CNT, NUMBER},
+    {SEC_MAIN, "Timeout (max_sched_time):", DN_SCHED_EXIT_TIMEOUT, NUMBER},
+    {SEC_BACKFILL, "Total backfilled jobs (since last slurm start):", DN_BACKFILLED_JOBS, NUMBER},
+    {SEC_BACKFILL, "Total backfilled jobs (since last stats cycle start):", DN_LAST_BACKFILLED_JOBS, NUMBER},
+    {SEC_BACKFILL, "Total backfilled heterogeneous job components:", DN_BACKFILLED_HET_JOBS, NUMBER},
+    {SEC_BACKFILL, "Total cycles:", DN_BF_CYCLE_CNT, NUMBER},
+    {SEC_BACKFILL, "Last cycle when:", DN_BF_WHEN_LAST_CYCLE, EPOCH},
+    {SEC_BACKFILL, "Last cycle:", DN_BF_CYCLE_LAST, NUMBER},
+    {SEC_BACKFILL, "Max cycle:", DN_BF_CYCLE_MAX, NUMBER},
+    {SEC_BACKFILL, "Mean cycle:", DN_BF_MEAN_CYCLE, NUMBER},
+    {SEC_BACKFILL, "Last depth cycle:", DN_BF_LAST_DEPTH, NUMBER},
+    {SEC_BACKFILL, "Last depth cycle (try sched):", DN_BF_LAST_DEPTH_TRY, NUMBER},
+    {SEC_BACKFILL, "Depth Mean:", DN_BF_DEPTH_MEAN, NUMBER},
+    {SEC_BACKFILL, "Depth Mean (try depth):", DN_BF_TRY_DEPTH_MEAN, NUMBER},
+    {SEC_BACKFILL, "Last queue length:", DN_BF_QUEUE_LEN, NUMBER},
+    {SEC_BACKFILL, "Queue length mean:", DN_BF_QUEUE_LEN_MEAN, NUMBER},
+    {SEC_BACKFILL, "Last table size:", DN_BF_TABLE_SIZE, NUMBER},
+    {SEC_BACKFILL, "Mean table size:", DN_BF_MEAN_TABLE_SZ, NUMBER},
+    {SEC_BACKFILL, "End of job queue:", DN_BF_EXIT_END, NUMBER},
+    {SEC_BACKFILL, "Hit bf_max_job_start:", DN_BF_EXIT_MAX_JOB_START, NUMBER},
+    {SEC_BACKFILL, "Hit bf_max_job_test:", DN_BF_EXIT_MAX_JOB_TEST, NUMBER},
+    {SEC_BACKFILL, "System state changed:", DN_BF_EXIT_STATE_CHANGED, NUMBER},
+    {SEC_BACKFILL, "Hit table size limit (bf_node_space_size):", DN_BF_EXIT_TABLE_LIMIT, NUMBER},
+    {SEC_BACKFILL, "Timeout (bf_max_time):", DN_BF_EXIT_TIMEOUT, NUMBER},
+};
+
+/* Sums Slurm keeps and sdiag text prints only as means: mean × count, the closest value. */
+static const int native_sums[][3] = {
+    {DN_SCHEDULE_CYCLE_TOT, DN_SCHED_MEAN_CYCLE, DN_SCHEDULE_CYCLE_CNT},
+    {DN_SCHEDULE_CYCLE_DEPTH, DN_SCHED_MEAN_DEPTH_CYCLE, DN_SCHEDULE_CYCLE_CNT},
+    {DN_BF_CYCLE_TOT, DN_BF_MEAN_CYCLE, DN_BF_CYCLE_CNT},
+    {DN_BF_DEPTH_TOT, DN_BF_DEPTH_MEAN, DN_BF_CYCLE_CNT},
+    {DN_BF_DEPTH_TRY_TOT, DN_BF_TRY_DEPTH_MEAN, DN_BF_CYCLE_CNT},
+    {DN_BF_QUEUE_LEN_TOT, DN_BF_QUEUE_LEN_MEAN, DN_BF_CYCLE_CNT},
+    {DN_BF_TABLE_SIZE_TOT, DN_BF_MEAN_TABLE_SZ, DN_BF_CYCLE_CNT},
 };
 
 typedef struct {
@@ -187,6 +420,36 @@ static void backfill_section(diags_state *s, const char *l) {
         FAM_SET(s->fam[D_BF_CYCLE], v, "mean"), s->bf_mean_cycle = v;
 }
 
+/* "Label ... (1796316276)" -> the number in the last parentheses. */
+static bool epoch_at_end(const char *line, double *out) {
+    const char *open = strrchr(line, '(');
+    long long v;
+    char text[24];
+    if (!open || !strchr(open, ')')) return false;
+    size_t n = (size_t)(strchr(open, ')') - open - 1);
+    if (n >= sizeof text) return false;
+    memcpy(text, open + 1, n);
+    text[n] = '\0';
+    if (parse_int(text, &v) < 0) return false;
+    *out = (double)v;
+    return true;
+}
+
+/* Slurm's own scheduler families: the line's value under its native name, if it has one. */
+static void native_line(diags_state *s, const char *line) {
+    for (size_t i = 0; i < sizeof native_lines / sizeof *native_lines; i++) {
+        if (native_lines[i].sec != s->sec) continue;
+        double v;
+        bool found = native_lines[i].kind == EPOCH
+                         ? !strncmp(line, native_lines[i].label, strlen(native_lines[i].label)) && epoch_at_end(line, &v)
+                         : labelled(line, native_lines[i].label, &v);
+        if (found) {
+            fam_set(s->fam[native_lines[i].fam], v, NULL);
+            return;
+        }
+    }
+}
+
 static int diags_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     diags_state *s = state;
     if (!s->saw_banner && json_doc_take(&s->doc, line, len)) return 0;
@@ -206,12 +469,19 @@ static int diags_line(void *state, char *line, size_t len, char *why, size_t why
         s->sec = SEC_RPC_TYPE;
     else if (!strncmp(line, "Remote Procedure Call statistics by user", 40))
         s->sec = SEC_RPC_USER;
-    else if (!strncmp(line, "Pending RPC statistics", 22) || !strncmp(line, "Latency for", 11))
+    else if (!strncmp(line, "Latency for", 11)) {
+        s->sec = SEC_OTHER;
+        const char *colon = strstr(line, "): ");
+        long long v;
+        char text[24];
+        if (colon && sscanf(colon + 3, "%23s", text) == 1 && parse_int(text, &v) == 0)
+            fam_set(s->fam[DN_SDIAG_LATENCY], (double)v, NULL);
+    } else if (!strncmp(line, "Pending RPC statistics", 22))
         s->sec = SEC_OTHER;
     else if (s->sec == SEC_MAIN)
-        main_section(s, line);
+        main_section(s, line), native_line(s, line);
     else if (s->sec == SEC_BACKFILL)
-        backfill_section(s, line);
+        backfill_section(s, line), native_line(s, line);
     else if (s->sec == SEC_RPC_TYPE || s->sec == SEC_RPC_USER) {
         char *name;
         double count, avg, total;
@@ -296,6 +566,10 @@ static int diags_end(void *state, sample_set *out, char *why, size_t why_len) {
     if (s->doc.active) return diags_json(s, why, why_len);
     /* sdiag text has no cycle sum: mean x count is the closest (integer rounding of the mean) */
     fam_set(s->fam[D_BF_CYCLE_SUM], s->bf_cycles * s->bf_mean_cycle, NULL);
+    for (size_t i = 0; i < sizeof native_sums / sizeof *native_sums; i++) {
+        const family *mean = s->fam[native_sums[i][1]], *count = s->fam[native_sums[i][2]];
+        if (mean->n && count->n) fam_set(s->fam[native_sums[i][0]], mean->items[0].value * count->items[0].value, NULL);
+    }
     return 0;
 }
 
@@ -310,6 +584,7 @@ const collector_def diags_collector = {
     .command_alias = "slurm.diag-cli",
     .fixture = "sdiag",
     .families = diags_families,
+    .slurm_names_from = DN_SCHED_STATS_TIMESTAMP,
     .error_metric = "slurm_diag_scrape_error",
     .error_help = "slurm diag scrape error",
     .duration_metric = "slurm_diag_scrape_duration",

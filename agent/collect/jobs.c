@@ -29,9 +29,81 @@ enum {
     J_FEATURE_MEM,
     J_FEATURE_BYTES,
     J_PENDING_REASON,
-    J_TRACE, /* the traced jobs' families (--trace.enabled), in trace.h's order */
-    N_JOBS_FAMILIES = J_TRACE + N_TRACE_FAMILIES
+    J_TRACE,                               /* the traced jobs' families (--trace.enabled), in trace.h's order */
+    J_NATIVE = J_TRACE + N_TRACE_FAMILIES, /* Slurm's own /metrics/jobs, /partitions and /jobs-users-accts names */
 };
+
+/* Slurm's job states as its metrics endpoint names them, and the squeue State word each counts.
+ * Where squeue prints a flag state (COMPLETING, CONFIGURING …) instead of the base state, the
+ * job counts there, not in its base state. */
+#define JOB_STATES(X, ...)                                                                                                       \
+    X(__VA_ARGS__, bootfail, "BOOT_FAIL")                                                                                        \
+    X(__VA_ARGS__, cancelled, "CANCELLED")                                                                                       \
+    X(__VA_ARGS__, completed, "COMPLETED")                                                                                       \
+    X(__VA_ARGS__, completing, "COMPLETING")                                                                                     \
+    X(__VA_ARGS__, configuring, "CONFIGURING")                                                                                   \
+    X(__VA_ARGS__, deadline, "DEADLINE")                                                                                         \
+    X(__VA_ARGS__, failed, "FAILED")                                                                                             \
+    X(__VA_ARGS__, node_failed, "NODE_FAIL")                                                                                     \
+    X(__VA_ARGS__, outofmemory, "OUT_OF_MEMORY")                                                                                 \
+    X(__VA_ARGS__, pending, "PENDING")                                                                                           \
+    X(__VA_ARGS__, powerup_node, "POWER_UP_NODE")                                                                                \
+    X(__VA_ARGS__, preempted, "PREEMPTED")                                                                                       \
+    X(__VA_ARGS__, requeued, "REQUEUED")                                                                                         \
+    X(__VA_ARGS__, resizing, "RESIZING")                                                                                         \
+    X(__VA_ARGS__, revoked, "REVOKED")                                                                                           \
+    X(__VA_ARGS__, running, "RUNNING")                                                                                           \
+    X(__VA_ARGS__, signaling, "SIGNALING")                                                                                       \
+    X(__VA_ARGS__, stageout, "STAGE_OUT")                                                                                        \
+    X(__VA_ARGS__, suspended, "SUSPENDED")                                                                                       \
+    X(__VA_ARGS__, timeout, "TIMEOUT")
+#define STATE_ENUM(unused, name, word) JS_##name,
+enum { JOB_STATES(STATE_ENUM, _) N_JOB_STATES };
+#define STATE_WORD(unused, name, word) [JS_##name] = word,
+static const char *const job_state_words[N_JOB_STATES] = {JOB_STATES(STATE_WORD, _)};
+/* squeue's finished states: the job ended (Slurm's IS_JOB_FINISHED) */
+static const bool job_state_finished[N_JOB_STATES] = {
+    [JS_bootfail] = true,    [JS_cancelled] = true,   [JS_completed] = true, [JS_deadline] = true, [JS_failed] = true,
+    [JS_node_failed] = true, [JS_outofmemory] = true, [JS_preempted] = true, [JS_timeout] = true,
+};
+
+/* One block of families per scope: the total, one per state, then these. */
+enum { JN_TOTAL, JN_STATE0, JN_CPUS = JN_STATE0 + N_JOB_STATES, JN_MEMORY, JN_GPUS, JN_HOLD, JN_FINISHED, JN_BLOCK };
+enum { SCOPE_CLUSTER, SCOPE_PARTITION, SCOPE_USER, SCOPE_ACCOUNT, N_SCOPES };
+enum { N_JOBS_FAMILIES = J_NATIVE + N_SCOPES * JN_BLOCK };
+#define AT_SCOPE(scope, k) (J_NATIVE + (scope)*JN_BLOCK + (k))
+
+#define NATIVE_ROW(scope, prefix, st, word)                                                                                      \
+    [AT_SCOPE(scope, JN_STATE0 + JS_##st)] = {                                                                                   \
+        .name = prefix "_" #st, .type = METRIC_GAUGE, .help = "Jobs in state " word, .shares_previous = true},
+#define NATIVE_SCOPE(scope, prefix, label, total_doc, where)                                                                     \
+    [AT_SCOPE(scope, JN_TOTAL)] = {.name = prefix,                                                                               \
+                                   .type = METRIC_GAUGE,                                                                         \
+                                   .labels = label,                                                                              \
+                                   .help = "Number of jobs" where,                                                               \
+                                   .doc = total_doc " (Slurm's own name)"},                                                      \
+                     JOB_STATES(NATIVE_ROW, scope,                                                                               \
+                                prefix)[AT_SCOPE(scope, JN_CPUS)] = {.name = prefix "_cpus_alloc",                               \
+                                                                     .type = METRIC_GAUGE,                                       \
+                                                                     .help = "CPUs allocated to running jobs" where,             \
+                                                                     .shares_previous = true},                                   \
+                     [AT_SCOPE(scope, JN_MEMORY)] = {.name = prefix "_memory_alloc",                                             \
+                                                     .type = METRIC_GAUGE,                                                       \
+                                                     .help = "Memory allocated to running jobs" where                            \
+                                                             ", MB (as Slurm: the name has no unit)",                            \
+                                                     .shares_previous = true},                                                   \
+                     [AT_SCOPE(scope, JN_GPUS)] = {.name = prefix "_gpus_alloc",                                                 \
+                                                   .type = METRIC_GAUGE,                                                         \
+                                                   .help = "GPUs (gres/gpu of tres-alloc) allocated to running jobs" where,      \
+                                                   .shares_previous = true},                                                     \
+                     [AT_SCOPE(scope, JN_HOLD)] = {.name = prefix "_hold",                                                       \
+                                                   .type = METRIC_GAUGE,                                                         \
+                                                   .help = "Pending jobs held (JobHeldUser, JobHeldAdmin)" where,                \
+                                                   .shares_previous = true},                                                     \
+                     [AT_SCOPE(scope, JN_FINISHED)] = {.name = prefix "_finished",                                               \
+                                                       .type = METRIC_GAUGE,                                                     \
+                                                       .help = "Finished jobs still listed by squeue" where,                     \
+                                                       .shares_previous = true},
 
 #define GAUGE(metric, text, what, positive, shares)                                                                              \
     { .name = metric, .type = METRIC_GAUGE, .help = text, .doc = what, .positive_only = positive, .shares_previous = shares }
@@ -113,11 +185,33 @@ static const family_def jobs_families[] = {
     [J_TRACE + TRACE_THREADS] = GAUGE("slurm_proc_threadcount", "threads currently being used", "the same, threads", false, true),
     [J_TRACE + TRACE_WRITE] = GAUGE("slurm_proc_write_bytes", "proc write bytes", "the same, bytes written", false, true),
     [J_TRACE + TRACE_READ] = GAUGE("slurm_proc_read_bytes", "proc read bytes", "the same, bytes read", false, true),
-    [N_JOBS_FAMILIES] = {0},
+    NATIVE_SCOPE(SCOPE_CLUSTER, "slurm_jobs", NULL, "jobs squeue lists, finished ones included", "")
+        NATIVE_SCOPE(SCOPE_PARTITION, "slurm_partition_jobs", LABELS("partition"),
+                     "jobs of the partition that have not finished (as Slurm)", " in the partition")
+            NATIVE_SCOPE(SCOPE_USER, "slurm_user_jobs", LABELS("username"),
+                         "jobs of the user; this block only with --collector.jobs.users-accts", " of the user")
+                NATIVE_SCOPE(SCOPE_ACCOUNT, "slurm_account_jobs", LABELS("account"),
+                             "jobs of the account; this block only with --collector.jobs.users-accts",
+                             " of the account")[N_JOBS_FAMILIES] = {0},
+};
+
+typedef struct {
+    bool users_accts;
+} jobs_settings;
+
+static const collector_option jobs_options[] = {
+    {.name = "collector.jobs.users-accts",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = offsetof(jobs_settings, users_accts),
+     .help = "Also Slurm's per-user and per-account job families (slurm_user_jobs*, slurm_account_jobs*; Slurm's "
+             "/metrics/jobs-users-accts, whose cost Slurm's documentation warns of)."},
+    {0},
 };
 
 typedef struct {
     family *fam[N_JOBS_FAMILIES];
+    bool users_accts;
     arena scratch; /* the fields of one seed-format line; emptied after each line */
     json_doc doc;  /* `squeue --json` output, parsed at the end */
     /* traced jobs (--trace.enabled): a snapshot of the trace table, and what squeue says of them */
@@ -146,6 +240,48 @@ static void jobs_begin(void *state, sample_set *out, const collect_env *env) {
     jobs_state *s = state;
     if (env->traces) snapshot_traces(s, env->traces, &out->mem);
     ss_declare(out, jobs_families, s->fam);
+    s->users_accts = env->settings && ((const jobs_settings *)env->settings)->users_accts;
+    fam_slot(s->fam[AT_SCOPE(SCOPE_CLUSTER, JN_TOTAL)], NULL); /* the cluster's series exist with no jobs */
+}
+
+/* The count of one TRES in a tres-alloc list ("cpu=1,mem=2G,node=1,gres/gpu=2"), 0 if absent. */
+static double tres_count(const char *tres, const char *key) {
+    size_t klen = strlen(key);
+    for (const char *p = tres; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (!strncmp(p, key, klen) && p[klen] == '=') {
+            long long v;
+            char text[24];
+            size_t n = strcspn(p + klen + 1, ",");
+            snprintf(text, sizeof text, "%.*s", (int)(n < sizeof text ? n : sizeof text - 1), p + klen + 1);
+            return parse_int(text, &v) == 0 && v > 0 ? (double)v : 0;
+        }
+    return 0;
+}
+
+static int job_state_index(const char *word) {
+    for (int k = 0; k < N_JOB_STATES; k++)
+        if (!strcmp(job_state_words[k], word)) return k;
+    return -1;
+}
+
+/* One job into Slurm's own families: per cluster, partition and (when asked) user and account. */
+static void count_native(jobs_state *s, char **f, double cpus, double job_bytes) {
+    int st = job_state_index(f[F_STATE]);
+    bool running = st == JS_running, finished = st >= 0 && job_state_finished[st];
+    bool held = st == JS_pending && (!strcmp(f[F_REASON], "JobHeldUser") || !strcmp(f[F_REASON], "JobHeldAdmin"));
+    const char *keys[N_SCOPES] = {NULL, f[F_PARTITION], f[F_USER], f[F_ACCOUNT]};
+    for (int scope = 0; scope < (s->users_accts ? N_SCOPES : SCOPE_USER); scope++) {
+        family **b = &s->fam[AT_SCOPE(scope, 0)];
+        size_t slot = fam_slot(b[JN_TOTAL], scope ? &keys[scope] : NULL);
+        if (!(scope == SCOPE_PARTITION && finished)) fam_add_at(b[JN_TOTAL], slot, 1); /* Slurm's partition count: live jobs */
+        if (st >= 0) fam_add_at(b[JN_STATE0 + st], slot, 1);
+        if (held) fam_add_at(b[JN_HOLD], slot, 1);
+        if (finished) fam_add_at(b[JN_FINISHED], slot, 1);
+        if (!running) continue;
+        fam_add_at(b[JN_CPUS], slot, cpus);
+        fam_add_at(b[JN_MEMORY], slot, job_bytes / 1048576.0);
+        fam_add_at(b[JN_GPUS], slot, tres_count(f[F_TRES], "gres/gpu"));
+    }
 }
 
 /* The whole job's memory from a tres-alloc list such as "cpu=1,mem=512M,node=1,billing=1". */
@@ -256,6 +392,7 @@ static int count_job(jobs_state *s, char **f, const char *features, char *why, s
         p += n + 1;
     }
     if (!strcmp(state_, "PENDING")) FAM_ADD(s->fam[J_PENDING_REASON], 1, pending_reason(f[F_REASON]));
+    count_native(s, f, (double)cpus, job_bytes);
     if (s->n_traces) {
         long k = htab_find(&s->traced_ids, f[F_JOBID], strlen(f[F_JOBID]));
         if (k >= 0) s->jobs[k] = (traced_job){.listed = true, .cpus = (double)cpus, .mem = mem_si};
@@ -336,6 +473,9 @@ const collector_def jobs_collector = {
     .command_alias = "slurm.squeue-cli",
     .fixture = "squeue",
     .families = jobs_families,
+    .slurm_names_from = J_NATIVE,
+    .options = jobs_options,
+    .settings_size = sizeof(jobs_settings),
     .error_metric = "slurm_job_scrape_error",
     .error_help = "slurm job scrape errors",
     .duration_metric = "slurm_job_scrape_duration",

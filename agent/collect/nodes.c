@@ -38,11 +38,71 @@ enum {
     M_REAL_BYTES,
     M_FREE_BYTES,
     M_ALLOC_BYTES,
-    N_NODES_FAMILIES
+    NATIVE_FIRST, /* Slurm's own /metrics/nodes and /metrics/partitions names from here */
+};
+
+/* What Slurm's endpoint counts nodes by: the base state and the flags, as far as sinfo's long
+ * state word and its suffix character tell them. */
+enum {
+    NS_ALLOC,
+    NS_MIXED,
+    NS_IDLE,
+    NS_DOWN,
+    NS_FUTURE,
+    NS_UNKNOWN, /* base states */
+    NS_COMPLETING,
+    NS_DRAINED,
+    NS_DRAINING,
+    NS_FAIL,
+    NS_INVALID_REG,
+    NS_MAINT,
+    NS_NORESP,
+    NS_PLANNED,
+    NS_POWER_DOWN,
+    NS_POWER_UP,
+    NS_POWERED_DOWN,
+    NS_POWERING_UP,
+    NS_REBOOT_ISSUED,
+    NS_REBOOT_REQ,
+    NS_RESV,
+    NS_POWERING_DOWN, /* last: the cluster endpoint has no slurm_nodes_powering_down */
+    N_NODE_CONDITIONS
+};
+
+enum {
+    /* per node */
+    NN_CPUS = NATIVE_FIRST,
+    NN_CPUS_ALLOC,
+    NN_CPUS_IDLE,
+    NN_MEMORY,
+    NN_MEMORY_ALLOC,
+    NN_MEMORY_FREE,
+    /* the cluster */
+    NC_NODES,
+    NC_JOBS_NODES_ALLOC,
+    NC_CONDITION0, /* then one per condition but powering_down */
+    /* per partition */
+    NP_PARTITIONS = NC_CONDITION0 + N_NODE_CONDITIONS - 1,
+    NP_NODES,
+    NP_CPUS,
+    NP_CPUS_ALLOC,
+    NP_CPUS_IDLE,
+    NP_MEM_ALLOC,
+    NP_MEM_FREE,
+    NP_MEM_TOT,
+    NP_CONDITION0,
+    N_NODES_FAMILIES = NP_CONDITION0 + N_NODE_CONDITIONS
 };
 
 #define PARTITION(metric, text, what, positive, ...)                                                                             \
     { .name = metric, .type = METRIC_GAUGE, .labels = LABELS(__VA_ARGS__), .help = text, .doc = what, .positive_only = positive }
+#define NATIVE_SIBLING(metric, text)                                                                                             \
+    { .name = metric, .type = METRIC_GAUGE, .help = text, .shares_previous = true }
+#define CONDITION_ROW(metric, partition)                                                                                         \
+    {                                                                                                                            \
+        .name = metric, .type = METRIC_GAUGE, .help = "Nodes by state or flag (sinfo's long state and suffix)",                  \
+        .shares_previous = partition                                                                                             \
+    }
 #define CLUSTER(metric, text, what)                                                                                              \
     { .name = metric, .type = METRIC_GAUGE, .help = text, .doc = what }
 static const family_def nodes_families[] = {
@@ -88,6 +148,76 @@ static const family_def nodes_families[] = {
     [M_FREE_BYTES] = CLUSTER("slurm_mem_free_bytes", "Free memory of all nodes in bytes", "Σ FreeMem in bytes — **new**"),
     [M_ALLOC_BYTES] =
         CLUSTER("slurm_mem_alloc_bytes", "Memory allocated to jobs on all nodes in bytes", "Σ AllocMem in bytes — **new**"),
+    [NN_CPUS] = {.name = "slurm_node_cpus",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("node"),
+                 .help = "Total number of cpus in the node",
+                 .doc = "CPUs of the node (Slurm's own name)"},
+    [NN_CPUS_ALLOC] = NATIVE_SIBLING("slurm_node_cpus_alloc", "Allocated cpus in the node"),
+    [NN_CPUS_IDLE] = NATIVE_SIBLING("slurm_node_cpus_idle", "Cpus of the node not allocated (a down node's count too, as Slurm)"),
+    [NN_MEMORY] = NATIVE_SIBLING("slurm_node_memory_bytes", "RealMemory of the node in bytes (Slurm's endpoint: MB)"),
+    [NN_MEMORY_ALLOC] =
+        NATIVE_SIBLING("slurm_node_memory_alloc_bytes", "Memory allocated to jobs in the node in bytes (Slurm's endpoint: MB)"),
+    [NN_MEMORY_FREE] = NATIVE_SIBLING("slurm_node_memory_free_bytes", "Free memory of the node in bytes (Slurm's endpoint: MB)"),
+    [NC_NODES] = CLUSTER("slurm_nodes", "Total number of nodes", "nodes (Slurm's own name)"),
+    [NC_JOBS_NODES_ALLOC] =
+        CLUSTER("slurm_jobs_nodes_alloc", "Nodes with CPUs allocated to jobs", "nodes running jobs (Slurm's /metrics/jobs name)"),
+    [NC_CONDITION0 + NS_ALLOC] = CONDITION_ROW("slurm_nodes_alloc", false),
+    [NC_CONDITION0 + NS_MIXED] = CONDITION_ROW("slurm_nodes_mixed", false),
+    [NC_CONDITION0 + NS_IDLE] = CONDITION_ROW("slurm_nodes_idle", false),
+    [NC_CONDITION0 + NS_DOWN] = CONDITION_ROW("slurm_nodes_down", false),
+    [NC_CONDITION0 + NS_FUTURE] = CONDITION_ROW("slurm_nodes_future", false),
+    [NC_CONDITION0 + NS_UNKNOWN] = CONDITION_ROW("slurm_nodes_unknown", false),
+    [NC_CONDITION0 + NS_COMPLETING] = CONDITION_ROW("slurm_nodes_completing", false),
+    [NC_CONDITION0 + NS_DRAINED] = CONDITION_ROW("slurm_nodes_drained", false),
+    [NC_CONDITION0 + NS_DRAINING] = CONDITION_ROW("slurm_nodes_draining", false),
+    [NC_CONDITION0 + NS_FAIL] = CONDITION_ROW("slurm_nodes_fail", false),
+    [NC_CONDITION0 + NS_INVALID_REG] = CONDITION_ROW("slurm_nodes_invalid_reg", false),
+    [NC_CONDITION0 + NS_MAINT] = CONDITION_ROW("slurm_nodes_maint", false),
+    [NC_CONDITION0 + NS_NORESP] = CONDITION_ROW("slurm_nodes_noresp", false),
+    [NC_CONDITION0 + NS_PLANNED] = CONDITION_ROW("slurm_nodes_planned", false),
+    [NC_CONDITION0 + NS_POWER_DOWN] = CONDITION_ROW("slurm_nodes_power_down", false),
+    [NC_CONDITION0 + NS_POWER_UP] = CONDITION_ROW("slurm_nodes_power_up", false),
+    [NC_CONDITION0 + NS_POWERED_DOWN] = CONDITION_ROW("slurm_nodes_powered_down", false),
+    [NC_CONDITION0 + NS_POWERING_UP] = CONDITION_ROW("slurm_nodes_powering_up", false),
+    [NC_CONDITION0 + NS_REBOOT_ISSUED] = CONDITION_ROW("slurm_nodes_reboot_issued", false),
+    [NC_CONDITION0 + NS_REBOOT_REQ] = CONDITION_ROW("slurm_nodes_reboot_req", false),
+    [NC_CONDITION0 + NS_RESV] = CONDITION_ROW("slurm_nodes_resv", false),
+    [NP_PARTITIONS] = CLUSTER("slurm_partitions", "Total number of partitions", "partitions sinfo lists (Slurm's own name)"),
+    [NP_NODES] = {.name = "slurm_partition_nodes",
+                  .type = METRIC_GAUGE,
+                  .labels = LABELS("partition"),
+                  .help = "Partition total nodes",
+                  .doc = "nodes of the partition (Slurm's own name)"},
+    [NP_CPUS] = NATIVE_SIBLING("slurm_partition_cpus", "Partition total cpus"),
+    [NP_CPUS_ALLOC] = NATIVE_SIBLING("slurm_partition_nodes_cpus_alloc", "Number of allocated cpus"),
+    [NP_CPUS_IDLE] =
+        NATIVE_SIBLING("slurm_partition_nodes_cpus_idle", "CPUs not allocated on all nodes (down nodes' too, as Slurm)"),
+    [NP_MEM_ALLOC] = NATIVE_SIBLING("slurm_partition_nodes_mem_alloc", "Amount of allocated memory of all nodes, MB (as Slurm)"),
+    [NP_MEM_FREE] = NATIVE_SIBLING("slurm_partition_nodes_mem_free", "Amount of free memory in all nodes, MB (as Slurm)"),
+    [NP_MEM_TOT] = NATIVE_SIBLING("slurm_partition_nodes_mem_tot", "Total amount of memory of all nodes, MB (as Slurm)"),
+    [NP_CONDITION0 + NS_ALLOC] = CONDITION_ROW("slurm_partition_nodes_alloc", true),
+    [NP_CONDITION0 + NS_MIXED] = CONDITION_ROW("slurm_partition_nodes_mixed", true),
+    [NP_CONDITION0 + NS_IDLE] = CONDITION_ROW("slurm_partition_nodes_idle", true),
+    [NP_CONDITION0 + NS_DOWN] = CONDITION_ROW("slurm_partition_nodes_down", true),
+    [NP_CONDITION0 + NS_FUTURE] = CONDITION_ROW("slurm_partition_nodes_future", true),
+    [NP_CONDITION0 + NS_UNKNOWN] = CONDITION_ROW("slurm_partition_nodes_unknown", true),
+    [NP_CONDITION0 + NS_COMPLETING] = CONDITION_ROW("slurm_partition_nodes_cg", true),
+    [NP_CONDITION0 + NS_DRAINED] = CONDITION_ROW("slurm_partition_nodes_drained", true),
+    [NP_CONDITION0 + NS_DRAINING] = CONDITION_ROW("slurm_partition_nodes_draining", true),
+    [NP_CONDITION0 + NS_FAIL] = CONDITION_ROW("slurm_partition_nodes_fail", true),
+    [NP_CONDITION0 + NS_INVALID_REG] = CONDITION_ROW("slurm_partition_nodes_invalid_reg", true),
+    [NP_CONDITION0 + NS_MAINT] = CONDITION_ROW("slurm_partition_nodes_maint", true),
+    [NP_CONDITION0 + NS_NORESP] = CONDITION_ROW("slurm_partition_nodes_no_resp", true),
+    [NP_CONDITION0 + NS_PLANNED] = CONDITION_ROW("slurm_partition_nodes_planned", true),
+    [NP_CONDITION0 + NS_POWER_DOWN] = CONDITION_ROW("slurm_partition_nodes_power_down", true),
+    [NP_CONDITION0 + NS_POWER_UP] = CONDITION_ROW("slurm_partition_nodes_power_up", true),
+    [NP_CONDITION0 + NS_POWERED_DOWN] = CONDITION_ROW("slurm_partition_nodes_powered_down", true),
+    [NP_CONDITION0 + NS_POWERING_UP] = CONDITION_ROW("slurm_partition_nodes_powering_up", true),
+    [NP_CONDITION0 + NS_REBOOT_ISSUED] = CONDITION_ROW("slurm_partition_nodes_reboot_issued", true),
+    [NP_CONDITION0 + NS_REBOOT_REQ] = CONDITION_ROW("slurm_partition_nodes_reboot_requested", true),
+    [NP_CONDITION0 + NS_RESV] = CONDITION_ROW("slurm_partition_nodes_resv", true),
+    [NP_CONDITION0 + NS_POWERING_DOWN] = CONDITION_ROW("slurm_partition_nodes_powering_down", true),
     [N_NODES_FAMILIES] = {0},
 };
 
@@ -346,13 +476,102 @@ static int count_json_nodes(nodes_state *s, char *why, size_t why_len) {
 
 static const double MB = 1e6, MIB = 1048576.0;
 
+/* The base state from the CPUs, for a long state word that names only a flag ("draining"). */
+static unsigned base_from_cpus(const node *n) {
+    if (n->cpus_total > 0 && n->cpus_alloc >= n->cpus_total) return 1u << NS_ALLOC;
+    return 1u << (n->cpus_alloc > 0 ? NS_MIXED : NS_IDLE);
+}
+
+/* What a node's sinfo long state ("allocated", "down*", "draining", "idle~" …) says in Slurm's
+ * terms: a bit per condition. Of several states joined with '&' the first counts. */
+static unsigned node_conditions(const node *n) {
+    static const struct {
+        const char *word;
+        int base, flag; /* base -1: from the CPUs; flag -1: none */
+    } words[] = {
+        {"allocated", NS_ALLOC, -1},
+        {"mixed", NS_MIXED, -1},
+        {"idle", NS_IDLE, -1},
+        {"down", NS_DOWN, -1},
+        {"future", NS_FUTURE, -1},
+        {"unknown", NS_UNKNOWN, -1},
+        {"drained", NS_IDLE, NS_DRAINED},
+        {"draining", -1, NS_DRAINING},
+        {"completing", -1, NS_COMPLETING},
+        {"fail", NS_IDLE, NS_FAIL},
+        {"failing", -1, NS_FAIL},
+        {"inval", -1, NS_INVALID_REG},
+        {"maint", -1, NS_MAINT},
+        {"reserved", -1, NS_RESV},
+        {"planned", NS_IDLE, NS_PLANNED},
+        {"reboot_requested", -1, NS_REBOOT_REQ},
+        {"reboot_issued", -1, NS_REBOOT_ISSUED},
+        {"powered_down", NS_IDLE, NS_POWERED_DOWN},
+        {"powering_up", -1, NS_POWERING_UP},
+        {"powering_down", -1, NS_POWERING_DOWN},
+        {"power_down", -1, NS_POWER_DOWN},
+        {"power_up", -1, NS_POWER_UP},
+    };
+    static const char suffixes[] = "*~#%!@^$-";
+    static const int suffix_flag[] = {NS_NORESP,     NS_POWERED_DOWN,  NS_POWERING_UP, NS_POWERING_DOWN, NS_POWER_DOWN,
+                                      NS_REBOOT_REQ, NS_REBOOT_ISSUED, NS_MAINT,       NS_PLANNED};
+    char word[64];
+    snprintf(word, sizeof word, "%.*s", (int)strcspn(n->state, "&"), n->state);
+    unsigned bits = 0;
+    for (size_t len = strlen(word); len && strchr(suffixes, word[len - 1]); word[--len] = '\0')
+        bits |= 1u << suffix_flag[strchr(suffixes, word[len - 1]) - suffixes];
+    if (word[0] && word[strlen(word) - 1] == '+') word[strlen(word) - 1] = '\0';
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (!strcmp(word, words[i].word)) {
+            bits |= words[i].base >= 0 ? 1u << words[i].base : base_from_cpus(n);
+            if (words[i].flag >= 0) bits |= 1u << words[i].flag;
+            return bits;
+        }
+    return bits | base_from_cpus(n); /* a state word this table does not know: its CPUs still say alloc/mixed/idle */
+}
+
+/* Slurm's own node and partition families (its /metrics/nodes and /metrics/partitions). */
+static void emit_native(family **f, const nodes_state *s) {
+    size_t partitions = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const node *n = &s->nodes[i];
+        double idle = n->cpus_total - n->cpus_alloc; /* Slurm counts a down node's CPUs as idle */
+        size_t slot = FAM_SLOT(f[NN_CPUS], n->name);
+        fam_add_at(f[NN_CPUS], slot, n->cpus_total);
+        fam_add_at(f[NN_CPUS_ALLOC], slot, n->cpus_alloc);
+        fam_add_at(f[NN_CPUS_IDLE], slot, idle);
+        fam_add_at(f[NN_MEMORY], slot, n->real_mb * MIB);
+        fam_add_at(f[NN_MEMORY_ALLOC], slot, n->alloc_mb * MIB);
+        fam_add_at(f[NN_MEMORY_FREE], slot, n->free_mb * MIB);
+        unsigned bits = node_conditions(n);
+        fam_add(f[NC_NODES], 1, NULL);
+        if (n->cpus_alloc > 0) fam_add(f[NC_JOBS_NODES_ALLOC], 1, NULL);
+        for (int c = 0; c < NS_POWERING_DOWN; c++)
+            if (bits & (1u << c)) fam_add(f[NC_CONDITION0 + c], 1, NULL);
+        for (const partition_ref *p = n->partitions; p; p = p->next) {
+            size_t before = f[NP_NODES]->n, ps = FAM_SLOT(f[NP_NODES], p->name);
+            partitions += f[NP_NODES]->n > before;
+            fam_add_at(f[NP_NODES], ps, 1);
+            fam_add_at(f[NP_CPUS], ps, n->cpus_total);
+            fam_add_at(f[NP_CPUS_ALLOC], ps, n->cpus_alloc);
+            fam_add_at(f[NP_CPUS_IDLE], ps, idle);
+            fam_add_at(f[NP_MEM_ALLOC], ps, n->alloc_mb);
+            fam_add_at(f[NP_MEM_FREE], ps, n->free_mb);
+            fam_add_at(f[NP_MEM_TOT], ps, n->real_mb);
+            for (int c = 0; c < N_NODE_CONDITIONS; c++)
+                if (bits & (1u << c)) fam_add_at(f[NP_CONDITION0 + c], ps, 1);
+        }
+    }
+    fam_set(f[NP_PARTITIONS], (double)partitions, NULL);
+}
+
 static int nodes_end(void *state, sample_set *out, char *why, size_t why_len) {
     nodes_state *s = state;
     if (s->doc.active && count_json_nodes(s, why, why_len) < 0) return -1;
     family *f[N_NODES_FAMILIES];
     ss_declare(out, nodes_families, f);
     for (size_t i = N_PARTITION_FAMILIES; i < N_NODES_FAMILIES; i++)
-        if (!nodes_families[i].labels) fam_set(f[i], 0, NULL); /* cluster totals: always present */
+        if (!f[i]->nlabels) fam_set(f[i], 0, NULL); /* cluster totals: always present */
 
     for (size_t i = 0; i < s->n; i++) {
         const node *n = &s->nodes[i];
@@ -383,6 +602,7 @@ static int nodes_end(void *state, sample_set *out, char *why, size_t why_len) {
         fam_add(f[M_FREE_BYTES], n->free_mb * MIB, NULL);
         fam_add(f[M_ALLOC_BYTES], n->alloc_mb * MIB, NULL);
     }
+    emit_native(f, s);
     return 0;
 }
 
@@ -402,6 +622,7 @@ const collector_def nodes_collector = {
     .command_alias = "slurm.sinfo-cli",
     .fixture = "sinfo",
     .families = nodes_families,
+    .slurm_names_from = NATIVE_FIRST,
     .error_metric = "slurm_node_scrape_error",
     .error_help = "slurm node info scrape errors",
     .duration_metric = "slurm_node_scrape_duration",
