@@ -2,7 +2,8 @@
 # install-deps.sh — install what slurmpush needs from Debian 12 packages.
 #   build : compiler, CMake, libraries (libcurl, protobuf-c, snappy, json-c, libmicrohttpd, zlib)
 #   test  : build + cmocka, clang-14 (libFuzzer, sanitizers), python3 (test helpers)
-#   lab   : the real receivers and Slurm cluster used by the integration tests
+#   lab   : the real receivers and Slurm clusters used by the integration tests (22.05 on the host; 24.11 and
+#           26.05 in debootstrap roots: debootstrap, zstd, iproute2)
 # Usage: install-deps.sh [build|test|lab|all]...   (default: build)
 set -eu
 want=${*:-build}
@@ -10,7 +11,7 @@ build="gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libsnappy
   libcurl4-openssl-dev libjson-c-dev libmicrohttpd-dev zlib1g-dev ca-certificates"
 test="libcmocka-dev clang-14 libclang-rt-14-dev python3 curl procps"
 lab="munge slurmctld slurmd slurm-client slurmdbd mariadb-server prometheus prometheus-pushgateway victoria-metrics \
-  curl python3 procps"
+  curl python3 procps debootstrap zstd iproute2"
 pkgs=""
 for w in $want; do
   case "$w" in

@@ -5,18 +5,28 @@
 # sanitizers, then under the plain build, whose ctest summary closes the output.
 set -eu
 cd "$(dirname "$0")/.."
+T0=$(date +%s)
+stage() { echo "== $* ($(($(date +%s) - T0)) s so far)"; }
+# nothing left running: the labs the integration tests started are stopped at the end (by their PID files)
+stop_labs() {
+  for suite in trixie sid; do bash tests/lab/modern-down.sh "$suite" "/var/tmp/slurmpush-lab-$suite"; done
+  bash tests/lab/slurm-down.sh
+  bash tests/lab/metrics-down.sh
+}
+LABS_LOG="$PWD/build-labs-down.log"
+trap 'stop_labs > "$LABS_LOG" 2>&1 || true' EXIT
 sh deploy/install-deps.sh test lab
 jobs=$(nproc)
-echo "== build (ASan+UBSan)"
+stage "build (ASan+UBSan)"
 cmake -S . -B build-asan -DSLURMPUSH_SANITIZE=ON -DSLURMPUSH_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
-echo "== build"
+stage "build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLURMPUSH_TESTS=ON >/dev/null
 cmake --build build -j"$jobs" >/dev/null
-echo "== tests under ASan+UBSan"
+stage "tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure)
-echo "== fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-20} s each)"
+stage "fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-20} s each)"
 CC=clang-14 cmake -S . -B build-fuzz -DSLURMPUSH_FUZZ=ON -DSLURMPUSH_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
 # one target per collector (the registry's list) plus the trace body
@@ -34,5 +44,5 @@ for entry in $(build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4
   tail -1 build-fuzz/fuzz-$target.log
 done
 
-echo "== tests"
+stage "tests"
 cd build && ctest --output-on-failure
