@@ -38,5 +38,17 @@ check grep -q -e '^slurm_cpus_total 1 ' -e '^slurm_cpu_load 0.78 ' "$tmp/23.prom
   --slurm.diag-cli="cat $fix/seed/sdiag_2405.json" > "$tmp/24.prom"
 name="Slurm 24.05 sdiag --json (data_parser v0.0.41 structs) parses"
 check grep -q '^slurm_rpc_msg_type_avg_time{type="MESSAGE_NODE_REGISTRATION_STATUS"} 828 ' "$tmp/24.prom"
+# 4. Slurm 24.11 (data_parser v0.0.42) and 26.05 (v0.0.45): `squeue --json --states=all` and `sinfo -N --json`
+#    against slurmpush's text commands, captured together on the same cluster: every stable series equal
+stable() { grep '^slurm_' | grep -v -e _scrape_duration -e cpu_load -e free_mem -e mem_free -e memory_free | sed 's/ [0-9]*$//' | sort; }
+for v in 24.11.5 26.05.5; do
+  d=$fix/slurm-$v
+  "$bin" --dry-run --collector.info=false --collector.jobs.command="cat $d/squeue-slurmpush-default.txt" \
+    --collector.nodes.command="cat $d/sinfo-slurmpush-default.txt" | stable > "$tmp/t-$v"
+  "$bin" --dry-run --collector.info=false --slurm.cli-fallback=false --collector.jobs.command="cat $d/squeue-states-all.json" \
+    --collector.nodes.command="cat $d/sinfo-N.json" | stable > "$tmp/j-$v"
+  name="Slurm $v: JSON mode (data_parser $(grep -o 'v0\.0\.4[0-9]' "$d/squeue-states-all.json" | head -1)) equals text mode, $(wc -l < "$tmp/t-$v") series"
+  check diff "$tmp/t-$v" "$tmp/j-$v"
+done
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
