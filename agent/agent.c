@@ -34,6 +34,8 @@ typedef struct {
     /* guarded by agent.lock */
     sample_set *latest;
     uint64_t errors;
+    uint64_t series_dropped; /* over --collector.NAME.max-series, all runs */
+    size_t max_series;
     int64_t last_success_ms;
     bool last_ok;
 } collector_rt;
@@ -269,6 +271,10 @@ static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result 
     FAM_SET(ss_family(ss, "slurmpush_collector_success", "1 if the collector's last run succeeded, else 0.", METRIC_GAUGE,
                       "collector", NULL),
             rt->last_ok ? 1 : 0, d->name);
+    FAM_SET(ss_family(ss, "slurmpush_series_dropped_total",
+                      "Series left out because a run made more than --collector.NAME.max-series.", METRIC_COUNTER, "collector",
+                      NULL),
+            (double)rt->series_dropped, d->name);
     FAM_SET(ss_family(ss, "slurmpush_collector_last_success_timestamp_seconds", "When the collector last succeeded.",
                       METRIC_GAUGE, "collector", NULL),
             (double)rt->last_success_ms / 1000.0, d->name);
@@ -322,7 +328,12 @@ static void *collector_thread(void *arg) {
         pthread_mutex_unlock(&a->lock);
         return NULL;
     }
+    size_t dropped = res.status == RUN_OK ? ss_cap_series(ss, rt->max_series) : 0;
+    if (dropped)
+        log_kv(LOG_WARN, "collector made more series than its cap: the rest of this run is dropped", "collector", rt->def->name,
+               "max_series", LOG_INT(rt->max_series), "dropped", LOG_INT(dropped), NULL);
     pthread_mutex_lock(&a->lock);
+    rt->series_dropped += dropped;
     rt->last_ok = res.status == RUN_OK;
     if (rt->last_ok)
         rt->last_success_ms = ss->timestamp_ms;
@@ -543,7 +554,12 @@ agent *agent_new(const config *cfg, trace_table *traces) {
         }
         collector_rt *rt = &a->collectors[a->n_collectors++];
         if (!command) command = d->summary; /* an HTTP source: logs name what it reads */
-        *rt = (collector_rt){.owner = a, .def = d, .argv = argv, .command = command, .interval = cc->interval};
+        *rt = (collector_rt){.owner = a,
+                             .def = d,
+                             .argv = argv,
+                             .command = command,
+                             .interval = cc->interval,
+                             .max_series = (size_t)cc->max_series};
         buf help = {0};
         buf_printf(&help, "how long the cmd [%s] took (ms)", command);
         rt->duration_help = help.data;

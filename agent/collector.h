@@ -75,6 +75,7 @@ typedef struct collector_def {
      * from its settings, anything it allocates in mem (freed with the run's set). */
     void (*http_request)(const void *settings, http_request *req, arena *mem);
     bool dynamic_families; /* its families come from its input (the native collector): none declared */
+    bool nonzero_exit_ok;  /* the command's non-zero exit is an answer (scontrol ping: a controller is down) */
 } collector_def;
 
 /* Declares every family of a descriptor's table into out, in order; fams[i] is defs[i]'s. */
@@ -106,6 +107,9 @@ size_t split_fields(char *line, char **fields, size_t max);
 int parse_slurm_memory(const char *s, double *si_bytes, double *bytes);
 /* MB as Slurm prints it: the largest unit (M, G, T, P) that keeps two exact decimals. */
 void slurm_memory_text(double mb, char *out, size_t outlen);
+/* In a line of space-separated KEY=VALUE words (scontrol -o), the value of KEY (its length in
+ * *len, up to the next space), or NULL. */
+const char *kv_value(const char *line, const char *key, size_t *len);
 /* Parses a whole decimal number (optional leading '-'); -1 when s is anything else. */
 int parse_int(const char *s, long long *out);
 /* Parses a number; "N/A" and friends give *missing = 1 and 0. -1 on garbage. */

@@ -43,6 +43,7 @@ sample_set *collector_run(const collector_def *d, char *const argv[], const conf
         http_source_run(&req, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
     } else {
         runner_run(argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
+        if (res->status == RUN_EXIT_NONZERO && d->nonzero_exit_ok) res->status = RUN_OK;
     }
     if (res->status == RUN_OK && d->end && d->end(ctx.state, ss, res->reject_reason, sizeof res->reject_reason))
         res->status = RUN_LINE_REJECTED;

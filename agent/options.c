@@ -187,6 +187,16 @@ static void add_collector_rows(option_list *l, int index, const collector_def *d
                                          "between runs its last result is pushed again.%s",
                                          n, ""),
                             .collector = index});
+    add_row(l, (option_def){.name = ownf(l, "collector.%s.max-series", n, ""),
+                            .type = OPT_COUNT,
+                            .place = IN_COLLECTOR,
+                            .def = "1000000",
+                            .offset = offsetof(collector_config, max_series),
+                            .help = ownf(l,
+                                         "Series one run of the %s collector may make; past it the rest of that run is "
+                                         "dropped, counted in slurmpush_series_dropped_total and logged.%s",
+                                         n, ""),
+                            .collector = index});
     for (const collector_option *o = d->options; o && o->name; o++)
         add_row(l, (option_def){.name = o->name,
                                 .type = o->type,

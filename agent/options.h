@@ -22,10 +22,11 @@ typedef enum { OPT_STRING, OPT_BOOL, OPT_SECONDS, OPT_BYTES, OPT_COUNT, OPT_LIST
 /* What the options say of one collector (index = its place in the registry). The rows that
  * fill it come from the collector's own descriptor (collector.h). */
 typedef struct {
-    bool enabled;    /* --collector.NAME */
-    char *command;   /* --collector.NAME.command */
-    double interval; /* --collector.NAME.interval: seconds between runs, 0 = every cycle */
-    void *settings;  /* the collector's own option struct (its descriptor's settings_size bytes) */
+    bool enabled;       /* --collector.NAME */
+    char *command;      /* --collector.NAME.command */
+    double interval;    /* --collector.NAME.interval: seconds between runs, 0 = every cycle */
+    int64_t max_series; /* --collector.NAME.max-series: more series in one run are dropped (counted) */
+    void *settings;     /* the collector's own option struct (its descriptor's settings_size bytes) */
 } collector_config;
 
 typedef struct {

@@ -150,6 +150,28 @@ void ss_drop_families(sample_set *ss, bool (*drop)(const char *name, void *ctx),
     ss->n = k;
 }
 
+/* Would the series survive ss_finish (positive_only families drop what is not > 0)? */
+static bool survives(const family *f, size_t i) { return !f->positive_only || f->items[i].value > 0; }
+
+size_t ss_cap_series(sample_set *ss, size_t max) {
+    size_t kept = 0, dropped = 0;
+    for (size_t i = 0; i < ss->n; i++) {
+        family *f = ss->fams[i];
+        size_t k = 0;
+        for (size_t j = 0; j < f->n; j++) {
+            if (!survives(f, j)) continue;
+            if (kept < max) {
+                f->items[k++] = f->items[j];
+                kept++;
+            } else {
+                dropped++;
+            }
+        }
+        f->n = k;
+    }
+    return dropped;
+}
+
 size_t ss_series_count(const sample_set *ss) {
     size_t n = 0;
     for (size_t i = 0; i < ss->n; i++) n += ss->fams[i]->n;

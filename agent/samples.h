@@ -67,6 +67,10 @@ void fam_set(family *f, double v, const char *const *values);
 /* Ends a run: drops series that positive_only families must omit, sorts series by label values. */
 void ss_finish(sample_set *ss);
 size_t ss_series_count(const sample_set *ss);
+/* Keeps the first max series (in family order, each family in the order its series were made;
+ * the series ss_finish would omit do not count) and drops the rest: returns how many it dropped.
+ * Call before ss_finish, while series are still in the order they were made. */
+size_t ss_cap_series(sample_set *ss, size_t max);
 /* Removes the families for which drop(name, ctx) is true. */
 void ss_drop_families(sample_set *ss, bool (*drop)(const char *name, void *ctx), void *ctx);
 

@@ -372,6 +372,65 @@ def expected_info(text):
     return {"slurm_info": {(("cluster_name", conf.get("ClusterName", "")), ("version", conf["SLURM_VERSION"])): 1.0}}
 
 
+def expected_controller(text):
+    exp = defaultdict(lambda: defaultdict(float))
+    for role, host, status in re.findall(r"^Slurmctld\((\w+)\) at (\S+) is (UP|DOWN)$", text, re.M):
+        exp["slurm_controller_up"][(("controller", host), ("role", "backup" if role.startswith("backup") else role))] = \
+            1.0 if status == "UP" else 0.0
+    return exp
+
+
+def expected_reservations(lines):
+    import time
+    exp = defaultdict(lambda: defaultdict(float))
+    for line in lines:
+        if "ReservationName=" not in line:
+            continue
+        w = {k: ("" if v == "(null)" else v) for k, v in (x.split("=", 1) for x in line.split() if "=" in x)}
+        r = w["ReservationName"]
+        exp["slurm_reservation_info"][tuple(sorted({"reservation": r, "state": w.get("State", ""),
+                                                     "partition": w.get("PartitionName", ""), "flags": w.get("Flags", ""),
+                                                     "users": w.get("Users", ""),
+                                                     "accounts": w.get("Accounts", "")}.items()))] = 1.0
+        for key, fam in (("StartTime", "slurm_reservation_start_time_seconds"), ("EndTime", "slurm_reservation_end_time_seconds")):
+            try:
+                exp[fam][(("reservation", r),)] = time.mktime(time.strptime(w.get(key, ""), "%Y-%m-%dT%H:%M:%S"))
+            except ValueError:
+                pass
+        for key, fam in (("NodeCnt", "slurm_reservation_nodes"), ("CoreCnt", "slurm_reservation_cores")):
+            if w.get(key):
+                exp[fam][(("reservation", r),)] = float(w[key])
+    return exp
+
+
+FAIRSHARE = {"FairShare": "", "RawShares": "_raw_shares", "NormShares": "_norm_shares", "RawUsage": "_raw_usage",
+             "NormUsage": "_norm_usage", "EffectvUsage": "_effective_usage", "LevelFS": "_level_fs"}
+
+
+def expected_fairshare(lines, users=False):
+    exp = defaultdict(lambda: defaultdict(float))
+    rows = [line.split("|") for line in lines if line.strip()]
+    head = [h.strip() for h in rows[0]]
+    seen = set()
+    for row in rows[1:]:
+        cell = {h: v.strip() for h, v in zip(head, row)}
+        account, user = cell["Account"], cell["User"]
+        if (account, user) in seen or (user and not users):
+            continue
+        seen.add((account, user))
+        if not cell.get("FairShare") and cell.get("LevelFS") not in ("", "inf", None):
+            cell["FairShare"] = cell["LevelFS"]
+        for column, suffix in FAIRSHARE.items():
+            v = cell.get(column, "")
+            if v in ("", "inf", "N/A"):
+                continue
+            if user:
+                exp["slurm_user_fairshare" + suffix][(("account", account), ("username", user))] = float(v)
+            else:
+                exp["slurm_account_fairshare" + suffix][(("account", account),)] = float(v)
+    return exp
+
+
 def expected_limits(lines):
     exp = defaultdict(lambda: defaultdict(float))
     seen = set()
@@ -445,8 +504,8 @@ def compare(exp, got, families):
 
 # fixture stem of a collector's output -> the option above that counts it
 COUNTERS = {"squeue": "squeue", "sinfo": "sinfo", "lic": "licenses", "sdiag": "sdiag", "sacctmgr": "sacctmgr",
-            "config": "config"}
-SELF_METRIC = re.compile(r"_(scrape_duration|scrape_error|collect_error)$")
+            "config": "config", "ping": "ping", "sshare": "sshare", "reservations": "reservations"}
+SELF_METRIC = re.compile(r"_(scrape_duration|scrape_error|collect_error)$|^slurm_controller_ping_seconds$")  # timings
 
 
 def main():
@@ -459,6 +518,10 @@ def main():
     ap.add_argument("--input", action="append", default=[], metavar="STEM=FILE",
                     help="a collector's output by its fixture stem (slurmpush --list-collectors): " + ", ".join(COUNTERS))
     ap.add_argument("--config", help="scontrol show config output file")
+    ap.add_argument("--ping", help="scontrol ping output file")
+    ap.add_argument("--sshare", help="sshare -a -l -P output file")
+    ap.add_argument("--reservations", help="scontrol show reservation -o output file")
+    ap.add_argument("--fairshare-users", action="store_true", help="slurmpush ran with --collector.fairshare.users")
     ap.add_argument("--users-accts", action="store_true", help="slurmpush ran with --collector.jobs.users-accts")
     ap.add_argument("--metrics", help="slurmpush text output ('-' = stdin)")
     ap.add_argument("--prometheus", help="query API base URL")
@@ -486,6 +549,12 @@ def main():
         exp.update(expected_limits(open(a.sacctmgr).read().splitlines()))
     if a.config:
         exp.update(expected_info(open(a.config).read()))
+    if a.ping:
+        exp.update(expected_controller(open(a.ping).read()))
+    if a.reservations:
+        exp.update(expected_reservations(open(a.reservations).read().splitlines()))
+    if a.sshare:
+        exp.update(expected_fairshare(open(a.sshare).read().splitlines(), a.fairshare_users))
     ignore = set(a.ignore_label)
     if a.metrics:
         got = parse_text(sys.stdin.read() if a.metrics == "-" else open(a.metrics).read(), ignore)

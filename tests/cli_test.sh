@@ -5,7 +5,9 @@
 # and a clean stop on SIGTERM with no command left behind. Loopback only, bounded in time.
 set -uo pipefail
 BIN=$1 FIX=$2
-SQ="cat $FIX/squeue.txt" SI="cat $FIX/sinfo.txt" INFO="--collector.info.command=cat $FIX/config.txt"
+SQ="cat $FIX/squeue.txt" SI="cat $FIX/sinfo.txt"
+# the collectors on by default read the fixture set, never the machine's Slurm
+mapfile -t FIXARGS < <(bash "$(dirname "$0")/fixture_args.sh" "$BIN" "$FIX" defaults)
 # unique durations, so the process checks see only this run's commands
 HANG1=30.$$ HANG2=60.$$
 fails=0 passes=0
@@ -30,11 +32,11 @@ for args in "--bogus" "--remote-write.url=nope" "--label=a-b=c" "--slurm.poll-li
 done
 rm -f /tmp/slurmpush-cli-err.$$
 
-out=$("$BIN" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" "$INFO" 2>/dev/null); rc=$?
+out=$("$BIN" "${FIXARGS[@]}" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" 2>/dev/null); rc=$?
 check "--dry-run on good output exits 0" test $rc = 0
 check "--dry-run prints samples with timestamps" has '^slurm_cpus_total [0-9]+ [0-9]{13}$' "$out"
 
-out=$("$BIN" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" "$INFO" -metrics.exclude='^slurm_user_|^process_' 2>/dev/null)
+out=$("$BIN" "${FIXARGS[@]}" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" -metrics.exclude='^slurm_user_|^process_' 2>/dev/null)
 check "-metrics.exclude drops the matching families" lacks '^(slurm_user_|process_)' "$out"
 check "-metrics.exclude keeps the others" has '^slurm_account_job_state_total\{' "$out"
 "$BIN" --metrics.exclude='(' >/dev/null 2>&1
@@ -42,7 +44,7 @@ check "an invalid -metrics.exclude is a start-up error" test $? = 2
 
 # a hung command: killed at the timeout, counted once, no job series; nodes carry on
 t0=$(date +%s.%N)
-out=$(CLI_TIMEOUT=1 "$BIN" --dry-run --slurm.squeue-cli="sleep $HANG1" --slurm.sinfo-cli="$SI" "$INFO" 2>/dev/null); rc=$?
+out=$(CLI_TIMEOUT=1 "$BIN" "${FIXARGS[@]}" --dry-run --slurm.squeue-cli="sleep $HANG1" --slurm.sinfo-cli="$SI" 2>/dev/null); rc=$?
 t1=$(date +%s.%N)
 check "hung command: exit 1" test $rc = 1
 check "hung command: killed near CLI_TIMEOUT" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }'
@@ -51,24 +53,24 @@ check "hung command: no job series" lacks '^slurm_user_state_total' "$out"
 check "hung command: nodes still collected" grep -q '^slurm_cpus_total 10 ' <<<"$out"
 check "hung command: no sleep left behind" bash -c "! pgrep -f '^sleep $HANG1$' >/dev/null"
 
-out=$("$BIN" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="echo garbage" "$INFO" 2>/dev/null); rc=$?
+out=$("$BIN" "${FIXARGS[@]}" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="echo garbage" 2>/dev/null); rc=$?
 check "garbage output: exit 1" test $rc = 1
 check "garbage output: slurm_node_scrape_error 1" has '^slurm_node_scrape_error 1 ' "$out"
 check "garbage output: no node series" lacks '^slurm_cpus_total' "$out"
 check "garbage output: jobs still collected" grep -q '^slurm_user_state_total' <<<"$out"
-out=$("$BIN" --dry-run --slurm.squeue-cli="false" --slurm.sinfo-cli="/nonexistent/sinfo" "$INFO" 2>&1 >/dev/null)
+out=$("$BIN" "${FIXARGS[@]}" --dry-run --slurm.squeue-cli="false" --slurm.sinfo-cli="/nonexistent/sinfo" 2>&1 >/dev/null)
 check "failing command is logged in logfmt" has 'level=error msg="collector failed" collector=jobs' "$out"
 check "missing command is logged with its reason" has 'collector=nodes command=/nonexistent/sinfo error="cannot start: No such file or directory"' "$out"
 
 # --once against a receiver that is not there fails (bounded by the request timeout)
-"$BIN" --once --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" "$INFO" --remote-write.url=http://127.0.0.1:1/api/v1/write \
+"$BIN" "${FIXARGS[@]}" --once --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --remote-write.url=http://127.0.0.1:1/api/v1/write \
   --remote-write.timeout=1 >/dev/null 2>&1; rc=$?
 check "--once with an unreachable receiver exits 1" test $rc = 1
 
 # the daemon: /metrics answers at once while a command hangs; SIGTERM stops it promptly
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" --web.listen-address=127.0.0.1:$port --slurm.poll-limit=1 --slurm.cli-timeout=60 \
-  --slurm.squeue-cli="sleep $HANG2" --slurm.sinfo-cli="$SI" "$INFO" 2>/dev/null &
+"$BIN" "${FIXARGS[@]}" --web.listen-address=127.0.0.1:$port --slurm.poll-limit=1 --slurm.cli-timeout=60 \
+  --slurm.squeue-cli="sleep $HANG2" --slurm.sinfo-cli="$SI" 2>/dev/null &
 pid=$!
 for i in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/-/ready" && break; sleep 0.1; done
 t=$(curl -s -o /tmp/slurmpush-cli-m.$$ -w '%{time_total}' "http://127.0.0.1:$port/metrics")

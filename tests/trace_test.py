@@ -29,11 +29,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def defaults(lab):
+    """The collectors on by default read the fixture set, never the machine's Slurm (fixture_args.sh)."""
+    out = subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "fixture_args.sh"), BIN, lab, "defaults"],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    return [a for a in out if a and "jobs.command" not in a and "nodes.command" not in a]
+
+
 def start(*extra):
     port = free_port()
     lab = f"{FIX}/lab-22.05"
     p = subprocess.Popen([BIN, f"--web.listen-address=127.0.0.1:{port}", "--slurm.poll-limit=1", "-trace.enabled",
-                          f"--slurm.squeue-cli=cat {lab}/squeue.txt", f"--slurm.sinfo-cli=cat {lab}/sinfo.txt", f"--collector.info.command=cat {lab}/config.txt", *extra],
+                          f"--slurm.squeue-cli=cat {lab}/squeue.txt", f"--slurm.sinfo-cli=cat {lab}/sinfo.txt", *defaults(lab), *extra],
                          stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:

@@ -4,6 +4,8 @@
 # (with a bearer token from a file), and a post failure that never ends the job. Loopback only.
 set -uo pipefail
 BIN=$1 FIX=$2
+# the collectors on by default read the fixture set, never the machine's Slurm
+mapfile -t FIXARGS < <(bash "$(dirname "$0")/fixture_args.sh" "$BIN" "$FIX/lab-22.05" defaults)
 W="python3 $(cd "$(dirname "$0")/.." && pwd)/deploy/slurmpush-trace"
 fails=0 passes=0
 check() { local what=$1; shift; if "$@"; then passes=$((passes + 1)); echo "ok   - $what"; else fails=$((fails + 1)); echo "FAIL - $what"; fi; }
@@ -31,7 +33,7 @@ sys.exit(0 if max(json.loads(l)["cpus"] for l in open(sys.argv[1])) > 30 else 1)
 echo "t0k3n-wrapper" > "$tmp/token"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$BIN" --web.listen-address=127.0.0.1:$port -trace.enabled --trace.token-file="$tmp/token" --slurm.poll-limit=1 \
-  --slurm.squeue-cli="cat $FIX/lab-22.05/squeue.txt" --slurm.sinfo-cli="cat $FIX/lab-22.05/sinfo.txt" --collector.info.command="cat $FIX/lab-22.05/config.txt" 2>/dev/null & sp=$!
+  --slurm.squeue-cli="cat $FIX/lab-22.05/squeue.txt" --slurm.sinfo-cli="cat $FIX/lab-22.05/sinfo.txt" "${FIXARGS[@]}" 2>/dev/null & sp=$!
 for i in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/-/healthy" && break; sleep 0.1; done
 SLURM_JOB_ID=3 SLURM_EXPORTER=127.0.0.1:$port SAMPLE_RATE=0.3 SLURMPUSH_TRACE_TOKEN_FILE="$tmp/token" $W -- sleep 1.2 2> "$tmp/err"
 check "posts are accepted (token from a file, bare host:port endpoint)" bash -c "! grep -q failed '$tmp/err' && curl -fs http://127.0.0.1:$port/trace | grep -q '\"job_id\":3'"

@@ -100,3 +100,13 @@ void slurm_memory_text(double mb, char *out, size_t outlen) {
     else
         snprintf(out, outlen, "%.2f%c", mb, units[u]);
 }
+
+const char *kv_value(const char *line, const char *key, size_t *len) {
+    size_t klen = strlen(key);
+    for (const char *p = line; (p = strstr(p, key)); p += klen)
+        if ((p == line || p[-1] == ' ') && p[klen] == '=') {
+            *len = strcspn(p + klen + 1, " ");
+            return p + klen + 1;
+        }
+    return NULL;
+}

@@ -38,17 +38,10 @@ static void licenses_begin(void *state, sample_set *out, const collect_env *env)
     ss_declare(out, licenses_families, s->fam);
 }
 
-/* The value of KEY= in a line of space-separated KEY=VALUE words (terminated in place), or NULL. */
+/* The value of KEY= (writable: it lies in line), or NULL. */
 static char *word_value(char *line, const char *key) {
-    size_t klen = strlen(key);
-    for (char *p = line; (p = strstr(p, key));) {
-        if ((p == line || p[-1] == ' ') && p[klen] == '=') {
-            char *v = p + klen + 1;
-            return v;
-        }
-        p += klen;
-    }
-    return NULL;
+    size_t len;
+    return (char *)kv_value(line, key, &len);
 }
 
 static int number_at(char *line, const char *key, double *out, char *why, size_t why_len) {

@@ -46,7 +46,7 @@ check "text mode: every family equals the independent count" \
 "$BIN" --dry-run > "$WORK/t.prom" 2>/dev/null
 "$BIN" --dry-run --slurm.cli-fallback=false > "$WORK/j.prom" 2> "$WORK/json.log"
 check "JSON mode: exit 0, no error" bash -c "test \$? = 0 && ! grep -q level=error '$WORK/json.log'"
-stable() { grep '^slurm_' "$1" | grep -v -e '_scrape_duration' -e 'cpu_load' -e 'free_mem' -e 'mem_free' -e 'memory_free' |
+stable() { grep '^slurm_' "$1" | grep -v -e '_scrape_duration' -e 'cpu_load' -e 'free_mem' -e 'mem_free' -e 'memory_free' -e '_ping_seconds' |
   sed 's/ [0-9]*$//' | sort; }
 stable "$WORK/t.prom" > "$WORK/t.stable"
 stable "$WORK/j.prom" > "$WORK/j.stable"
@@ -64,7 +64,7 @@ if [ "$SUITE" = sid ]; then
   check "Slurm's families from the CLI equal Slurm's endpoint, series by series" \
     python3 "$HERE/../native_names.py" --live - "$HERE/../../README.md" "$WORK/cli.prom" "$WORK"
   # the native collector, run in the cluster's namespace (slurmctld's port is there)
-  ip netns exec "slurm-$SUITE" "$BIN" --dry-run --collector.jobs=false --collector.nodes=false --collector.info=false \
+  ip netns exec "slurm-$SUITE" "$BIN" --dry-run --collector.jobs=false --collector.nodes=false --collector.info=false --collector.controller=false \
     --collector.native > "$WORK/native.prom" 2> "$WORK/native.log"
   check "native collector: exit 0" test $? = 0
   # values for jobs, nodes and partitions (the cluster holds still; free memory moves); names for the scheduler's

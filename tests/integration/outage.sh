@@ -9,6 +9,8 @@ set -uo pipefail
 BIN=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 FIX=$HERE/../../fixtures/lab-22.05
+# the collectors on by default read the fixture set, never the machine's Slurm
+mapfile -t FIXARGS < <(bash "$HERE/../fixture_args.sh" "$BIN" "$FIX" defaults)
 OUTAGE_S=${OUTAGE_S:-125}
 PROM=http://127.0.0.1:${PROM_PORT:-29090}
 VM=http://127.0.0.1:${VM_PORT:-28428}
@@ -27,7 +29,7 @@ trap finish EXIT
 bash "$HERE/../lab/metrics-up.sh" > "$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; bad "receivers up"; exit 1; }
 start() { # a daemon replaying the lab fixture, into the spool; debug logs name every queued collection
   "$BIN" --label cluster=$C --slurm.poll-limit=2 --web.listen-address= --web.log-level=debug \
-    --slurm.squeue-cli="cat $FIX/squeue.txt" --slurm.sinfo-cli="cat $FIX/sinfo.txt" --collector.info.command="cat $FIX/config.txt" \
+    --slurm.squeue-cli="cat $FIX/squeue.txt" --slurm.sinfo-cli="cat $FIX/sinfo.txt" "${FIXARGS[@]}" \
     --remote-write.url=$PROM/api/v1/write --remote-write.url=$VM/api/v1/write --remote-write.spool-dir="$WORK/spool" \
     2>> "$WORK/agent.log" &
   DAEMON=$!
@@ -83,7 +85,7 @@ check "the clean restart recovered its spool" grep -q 'resending what an earlier
 # a full spool: the oldest requests go (logged and counted), the agent keeps running
 FPORT=${SLURMPUSH_FULL_PORT:-29094}
 "$BIN" --label cluster=${C}f --slurm.poll-limit=1 --web.listen-address=127.0.0.1:$FPORT \
-  --slurm.squeue-cli="cat $FIX/squeue.txt" --slurm.sinfo-cli="cat $FIX/sinfo.txt" --collector.info.command="cat $FIX/config.txt" \
+  --slurm.squeue-cli="cat $FIX/squeue.txt" --slurm.sinfo-cli="cat $FIX/sinfo.txt" "${FIXARGS[@]}" \
   --remote-write.url=http://127.0.0.1:1/api/v1/write --remote-write.spool-dir="$WORK/full" --remote-write.spool-max-bytes=16384 \
   2> "$WORK/full.log" &
 DAEMON=$!

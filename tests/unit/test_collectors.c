@@ -327,6 +327,107 @@ static void test_native_exposition(void **st) {
     ss_free(ss);
 }
 
+static void test_controller(void **st) {
+    (void)st;
+    sample_set *ss;
+    const char *lines[] = {"Slurmctld(primary) at ctl1 is DOWN", "Slurmctld(backup1) at ctl2 is UP", "", "*****", NULL};
+    assert_int_equal(feed(find("controller"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_controller_up", (const char *[]){"ctl1", "primary"}) == 0);
+    assert_true(value_of(ss, "slurm_controller_up", (const char *[]){"ctl2", "backup"}) == 1);
+    ss_free(ss);
+    const char *bad[] = {"slurm_load_ctl_conf error", "Slurmctld(primary) at vm is MAYBE", NULL};
+    for (int i = 0; bad[i]; i++) {
+        const char *one[] = {bad[i], NULL};
+        assert_int_equal(feed(find("controller"), one, &ss), 0);
+        ss_free(ss);
+    }
+    const char *none[] = {"", NULL};
+    assert_int_equal(feed(find("controller"), none, &ss), 1000); /* no controller named: refused */
+    ss_free(ss);
+    /* scontrol ping exits 1 when a controller is down: still an answer */
+    config cfg = {.cli_timeout = 5, .cli_max_output = 1 << 20};
+    char *argv[] = {"sh", "-c", "echo 'Slurmctld(primary) at vm is DOWN'; exit 1", NULL};
+    run_result res;
+    ss = collector_run(find("controller"), argv, &cfg, &(collect_env){0}, NULL, &res);
+    assert_int_equal(res.status, RUN_OK);
+    ss_finish(ss);
+    assert_true(value_of(ss, "slurm_controller_up", (const char *[]){"vm", "primary"}) == 0);
+    ss_free(ss);
+}
+
+static void test_fairshare(void **st) {
+    (void)st;
+    sample_set *ss;
+    const char *lines[] = {"Account|User|RawShares|NormShares|RawUsage|NormUsage|EffectvUsage|FairShare|LevelFS",
+                           "root|||0.000000|870||1.000000||",
+                           " root|root|1|0.009901|0|0.000000|0.000000|1.000000|inf",
+                           "  biology||20|0.200000|564|0.647907|0.647907||0.308686",
+                           "  biology||99|0.9|0|0|0||1", /* the same account again: counted once */
+                           NULL};
+    assert_int_equal(feed(find("fairshare"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_account_fairshare", (const char *[]){"biology"}) == 0.308686); /* LevelFS */
+    assert_true(value_of(ss, "slurm_account_fairshare_raw_shares", (const char *[]){"biology"}) == 20);
+    assert_true(isnan(value_of(ss, "slurm_account_fairshare_raw_shares", (const char *[]){"root"}))); /* empty: no series */
+    assert_true(isnan(value_of(ss, "slurm_account_fairshare", (const char *[]){"root"})));
+    assert_true(value_of(ss, "slurm_account_fairshare_raw_usage", (const char *[]){"root"}) == 870);
+    assert_true(isnan(value_of(ss, "slurm_user_fairshare", (const char *[]){"root", "root"}))); /* users: off */
+    ss_free(ss);
+    const char *no_header[] = {"root|||0.000000|870||1.000000||", NULL};
+    assert_int_equal(feed(find("fairshare"), no_header, &ss), 0);
+    ss_free(ss);
+    const char *bad[] = {"Account|User|RawShares", "x||abc", NULL};
+    assert_int_equal(feed(find("fairshare"), bad, &ss), 1);
+    ss_free(ss);
+    const char *short_row[] = {"Account|User|RawShares", "x|", NULL};
+    assert_int_equal(feed(find("fairshare"), short_row, &ss), 1);
+    ss_free(ss);
+}
+
+static void test_reservations(void **st) {
+    (void)st;
+    sample_set *ss;
+    const char *lines[] = {"ReservationName=maint StartTime=2026-12-10T16:44:41 EndTime=Unknown Duration=UNLIMITED Nodes=c[1-4] "
+                           "NodeCnt=4 CoreCnt=8 Features=(null) PartitionName=debug Flags=MAINT,SPEC_NODES Users=root "
+                           "Accounts=(null) State=ACTIVE BurstBuffer=(null)",
+                           "No reservations in the system", "", NULL};
+    assert_int_equal(feed(find("reservations"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_reservation_info",
+                         (const char *[]){"maint", "ACTIVE", "debug", "MAINT,SPEC_NODES", "root", ""}) == 1);
+    assert_true(value_of(ss, "slurm_reservation_nodes", (const char *[]){"maint"}) == 4);
+    assert_true(value_of(ss, "slurm_reservation_cores", (const char *[]){"maint"}) == 8);
+    assert_true(value_of(ss, "slurm_reservation_start_time_seconds", (const char *[]){"maint"}) > 1.7e9);
+    assert_true(isnan(value_of(ss, "slurm_reservation_end_time_seconds", (const char *[]){"maint"}))); /* Unknown */
+    ss_free(ss);
+    const char *bad[][2] = {{"StartTime=2026-12-10T16:44:41 NodeCnt=1", NULL},
+                            {"ReservationName=x NodeCnt=-1", NULL},
+                            {"ReservationName=x CoreCnt=abc", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(feed(find("reservations"), bad[i], &ss), 0);
+        ss_free(ss);
+    }
+}
+
+/* The cap keeps the first series made and drops (and counts) the rest; omitted zeros do not count. */
+static void test_series_cap(void **st) {
+    (void)st;
+    sample_set *ss = ss_new(1);
+    family *a = ss_family(ss, "a", "", METRIC_GAUGE, "k", NULL), *p = ss_family(ss, "p", "", METRIC_GAUGE, "k", NULL);
+    p->positive_only = true;
+    FAM_SET(a, 1, "x");
+    FAM_SET(p, 0, "zero"); /* omitted by ss_finish: not counted against the cap */
+    FAM_SET(p, 2, "y");
+    FAM_SET(a, 3, "z");
+    FAM_SET(p, 4, "w");
+    assert_int_equal(ss_cap_series(ss, 3), 1);
+    ss_finish(ss);
+    assert_int_equal(ss_series_count(ss), 3);
+    assert_true(value_of(ss, "a", (const char *[]){"x"}) == 1 && value_of(ss, "a", (const char *[]){"z"}) == 3);
+    assert_true(value_of(ss, "p", (const char *[]){"y"}) == 2);
+    assert_true(isnan(value_of(ss, "p", (const char *[]){"w"}))); /* the last one made is the one dropped */
+    assert_int_equal(ss_cap_series(ss, 100), 0);
+    ss_free(ss);
+}
+
 /* Every collector's descriptor is complete: the README, --help and the fuzz list depend on it. */
 static void test_descriptors_complete(void **st) {
     (void)st;
@@ -350,6 +451,10 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_units),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_series_cap),
+        cmocka_unit_test(test_controller),
+        cmocka_unit_test(test_fairshare),
+        cmocka_unit_test(test_reservations),
         cmocka_unit_test(test_native_exposition),
         cmocka_unit_test(test_descriptors_complete),
         cmocka_unit_test(test_jobs_counts),

@@ -1,0 +1,123 @@
+/* reservations.c — the reservations collector: `scontrol show reservation -o`, one line per
+ * reservation of space-separated KEY=VALUE words ("ReservationName=maint StartTime=… Nodes=c[1-4]
+ * NodeCnt=4 CoreCnt=8 … State=ACTIVE"). Times are in the form the runner pins
+ * (SLURM_TIME_FORMAT=standard) and in this process's timezone, as scontrol printed them.
+ * "(null)" is Slurm's empty: an empty label. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../collector.h"
+
+enum { R_INFO, R_START, R_END, R_NODES, R_CORES, N_RESV };
+
+static const family_def reservations_families[] = {
+    [R_INFO] = {.name = "slurm_reservation_info",
+                .type = METRIC_GAUGE,
+                .labels = LABELS("reservation", "state", "partition", "flags", "users", "accounts"),
+                .help = "1 per reservation, its state, partition, flags, users and accounts as scontrol prints them",
+                .doc = "1 per reservation; `(null)` is an empty label"},
+    [R_START] = {.name = "slurm_reservation_start_time_seconds",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("reservation"),
+                 .help = "When the reservation starts, unix seconds"},
+    [R_END] = {.name = "slurm_reservation_end_time_seconds",
+               .type = METRIC_GAUGE,
+               .labels = LABELS("reservation"),
+               .help = "When the reservation ends, unix seconds"},
+    [R_NODES] = {.name = "slurm_reservation_nodes",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("reservation"),
+                 .help = "Nodes of the reservation (NodeCnt)"},
+    [R_CORES] = {.name = "slurm_reservation_cores",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("reservation"),
+                 .help = "Cores of the reservation (CoreCnt)"},
+    [N_RESV] = {0},
+};
+
+typedef struct {
+    family *fam[N_RESV];
+} reservations_state;
+
+static void reservations_begin(void *state, sample_set *out, const collect_env *env) {
+    (void)env;
+    ss_declare(out, reservations_families, ((reservations_state *)state)->fam);
+}
+
+/* A label value: the word's text, "" for Slurm's "(null)" or a missing word. */
+static void label_text(const char *line, const char *key, char *out, size_t outlen) {
+    size_t len = 0;
+    const char *v = kv_value(line, key, &len);
+    if (!v || (len == 6 && !strncmp(v, "(null)", 6))) len = 0;
+    snprintf(out, outlen, "%.*s", (int)len, v ? v : "");
+}
+
+/* "2026-12-10T16:44:41" in local time; false for Unknown, None and anything else. */
+static bool timestamp(const char *line, const char *key, double *out) {
+    char text[64];
+    label_text(line, key, text, sizeof text);
+    struct tm tm = {0};
+    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || *end) return false;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1) return false;
+    *out = (double)t;
+    return true;
+}
+
+static int count_word(const char *line, const char *key, double *out, char *why, size_t why_len) {
+    char text[32];
+    label_text(line, key, text, sizeof text);
+    long long v;
+    if (!*text) return 1; /* not printed: no series */
+    if (parse_int(text, &v) < 0 || v < 0) {
+        snprintf(why, why_len, "%s=\"%.20s\" is not a count", key, text);
+        return -1;
+    }
+    *out = (double)v;
+    return 0;
+}
+
+static int reservations_line(void *state, char *line, size_t len, char *why, size_t why_len) {
+    reservations_state *s = state;
+    if (!len || !strcmp(line, "No reservations in the system")) return 0;
+    char name[256], st[64], partition[256], flags[512], users[1024], accounts[1024];
+    label_text(line, "ReservationName", name, sizeof name);
+    if (!*name) {
+        snprintf(why, why_len, "no ReservationName=");
+        return -1;
+    }
+    label_text(line, "State", st, sizeof st);
+    label_text(line, "PartitionName", partition, sizeof partition);
+    label_text(line, "Flags", flags, sizeof flags);
+    label_text(line, "Users", users, sizeof users);
+    label_text(line, "Accounts", accounts, sizeof accounts);
+    FAM_SET(s->fam[R_INFO], 1, name, st, partition, flags, users, accounts);
+    double v;
+    if (timestamp(line, "StartTime", &v)) FAM_SET(s->fam[R_START], v, name);
+    if (timestamp(line, "EndTime", &v)) FAM_SET(s->fam[R_END], v, name);
+    int rc;
+    if ((rc = count_word(line, "NodeCnt", &v, why, why_len)) < 0) return -1;
+    if (rc == 0) FAM_SET(s->fam[R_NODES], v, name);
+    if ((rc = count_word(line, "CoreCnt", &v, why, why_len)) < 0) return -1;
+    if (rc == 0) FAM_SET(s->fam[R_CORES], v, name);
+    return 0;
+}
+
+const collector_def reservations_collector = {
+    .name = "reservations",
+    .summary = "reservations: state, times, size (scontrol show reservation -o)",
+    .enabled_by_default = false,
+    .command = "scontrol show reservation -o",
+    .interval = "60",
+    .fixture = "reservations",
+    .families = reservations_families,
+    .error_metric = "slurmpush_reservations_scrape_error",
+    .error_help = "failed runs of the reservations collector",
+    .state_size = sizeof(reservations_state),
+    .begin = reservations_begin,
+    .parse_line = reservations_line,
+};
