@@ -45,16 +45,17 @@ sample_set *collector_run(const collector_def *d, char *const argv[], const conf
         runner_run(argv, cfg->cli_timeout, (size_t)cfg->cli_max_output, cancel, parse_one, &ctx, res);
         if (res->status == RUN_EXIT_NONZERO && d->nonzero_exit_ok) res->status = RUN_OK;
     }
+    ss->timestamp_ms = now_ms(); /* the output is complete: what end() measures against ("now") is the set's time */
     if (res->status == RUN_OK && d->end && d->end(ctx.state, ss, res->reject_reason, sizeof res->reject_reason))
         res->status = RUN_LINE_REJECTED;
     if (d->release) d->release(ctx.state);
     free(ctx.state);
     if (d->slurm_names_from && native_collector_on(cfg)) ss_drop_families(ss, slurm_named, (void *)d);
     if (res->status != RUN_OK) {
+        int64_t ts = ss->timestamp_ms;
         ss_free(ss);
-        ss = ss_new(0);
+        ss = ss_new(ts);
     }
-    ss->timestamp_ms = now_ms();
     return ss;
 }
 

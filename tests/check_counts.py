@@ -148,6 +148,21 @@ def expected_native_jobs(lines, users_accts=False):
 
     touch("slurm_jobs", ())
     for line in lines:
+        if line.strip():
+            _, user, account, _, state, _, _, tres, _ = line.split("|", 8)
+            if state == "RUNNING":
+                gres = {}
+                for kv in tres.split(","):
+                    if kv.startswith("gres/") and "=" in kv:
+                        name, count = kv[5:].split("=", 1)
+                        gres[name] = float(count)
+                for name, count in gres.items():
+                    base, _, typ = name.partition(":")
+                    if not typ and any(n.startswith(base + ":") for n in gres):
+                        continue  # the untyped total of typed entries
+                    exp["slurm_user_jobs_gres_alloc"][(("gres", base), ("type", typ), ("username", user))] += count
+                    exp["slurm_account_jobs_gres_alloc"][(("account", account), ("gres", base), ("type", typ))] += count
+    for line in lines:
         if not line.strip():
             continue
         jobid, user, account, partition, state, cpus, minmem, tres, reason = line.split("|", 8)
@@ -403,6 +418,111 @@ def expected_reservations(lines):
     return exp
 
 
+def gres_entries(text):
+    """'gpu:a100:2(S:0-1),mps:1K' -> [(gpu, a100, 2), (mps, '', 1024)]"""
+    if text in ("", "(null)", "N/A"):
+        return []
+    out = []
+    for entry in re.split(r",(?![^()]*\))", text):
+        entry = entry.split("(")[0]
+        parts = entry.split(":")
+        count = parts[-1]
+        scale = 1024 ** ("KMGT".index(count[-1].upper()) + 1) if count[-1].upper() in "KMGT" else 1
+        count = float(count.rstrip("KMGTkmgt")) * scale
+        out.append((parts[0], ":".join(parts[1:-1]), count))
+    return out
+
+
+def expected_gres(lines):
+    exp = defaultdict(lambda: defaultdict(float))
+    seen = set()
+    for line in lines:
+        if not line.strip():
+            continue
+        node, part, gres, used = line.split("|")
+        part = part.rstrip("*")
+        for text, node_fam, part_fam in ((gres, "slurm_node_gres", "slurm_partition_gres"),
+                                         (used, "slurm_node_gres_alloc", "slurm_partition_gres_alloc")):
+            for name, typ, count in gres_entries(text):
+                if node not in seen:
+                    exp[node_fam][(("gres", name), ("node", node), ("type", typ))] += count
+                exp[part_fam][(("gres", name), ("partition", part), ("type", typ))] += count
+        seen.add(node)
+    return exp
+
+
+def expected_node_detail(lines):
+    import time
+    exp = defaultdict(lambda: defaultdict(float))
+    for line in lines:
+        if not line.startswith("NodeName="):
+            continue
+        words, _, reason = line.partition(" Reason=")
+        w = dict(re.findall(r"(?:^| )(\w+)=(\S*)", words))
+        w = {k: "" if v == "(null)" else v for k, v in w.items()}
+        node = w["NodeName"]
+        base, *flags = w["State"].lower().split("+")
+        exp["slurm_node_state"][(("node", node), ("state", base))] = 1.0
+        for f in flags:
+            exp["slurm_node_state_flag"][(("flag", f), ("node", node))] = 1.0
+        if w.get("CPULoad") not in (None, "", "N/A"):
+            exp["slurm_node_cpu_load"][(("node", node),)] = float(w["CPULoad"])
+        for p in filter(None, w.get("Partitions", "").split(",")):
+            exp["slurm_node_partition_info"][(("node", node), ("partition", p))] = 1.0
+        exp["slurm_node_features_info"][(("active", w.get("ActiveFeatures", "")), ("available", w.get("AvailableFeatures", "")),
+                                         ("node", node))] = 1.0
+        m = re.fullmatch(r"(.*?)\s*\[(.*)@(.*)\]", reason)
+        if reason and reason != "(null)":
+            text, user = (m.group(1), m.group(2)) if m else (reason, "")
+            exp["slurm_node_reason_info"][(("node", node), ("reason", text), ("user", user))] = 1.0
+            if m:
+                exp["slurm_node_reason_timestamp_seconds"][(("node", node),)] = time.mktime(
+                    time.strptime(m.group(3), "%Y-%m-%dT%H:%M:%S"))
+    return exp
+
+
+def expected_queue(lines, got):
+    """The queue families. Waits are measured against the moment slurmpush's output was complete, which
+    only its output knows: it is read back from a partition's wait sum (sum = count x now - sum of the
+    submit times), then every quantile, sum and count is computed here from the raw times."""
+    import time
+
+    def when(text):
+        try:
+            return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%S"))
+        except ValueError:
+            return None
+
+    exp = defaultdict(lambda: defaultdict(float))
+    submits, starts = defaultdict(list), defaultdict(list)
+    for line in lines:
+        if not line.strip():
+            continue
+        _, partitions, reason, submit, start = line.split("|")
+        reason = re.split(r"[,:]", reason)[0]
+        for p in filter(None, partitions.split(",")):
+            exp["slurm_partition_jobs_pending_reason"][(("partition", p), ("reason", reason))] += 1
+            if reason in ("JobHeldUser", "JobHeldAdmin"):
+                continue
+            submits[p].append(when(submit))
+            if when(start) is not None:
+                starts[p].append(when(start))
+    nows = [(got.get("slurm_partition_jobs_pending_wait_seconds_sum", {}).get((("partition", p),), 0) + sum(v)) / len(v)
+            for p, v in submits.items() if v]
+    now = nows[0] if nows else time.time()
+    for p in set(submits) | set(starts):
+        for fam, values in (("slurm_partition_jobs_pending_wait_seconds", [now - t for t in submits[p]]),
+                            ("slurm_partition_jobs_start_delay_seconds", [t - now for t in starts[p]])):
+            values.sort()
+            exp[fam + "_sum"][(("partition", p),)] = sum(values)
+            exp[fam + "_count"][(("partition", p),)] = len(values)
+            for q in ("0.5", "0.9", "1"):
+                if values:
+                    rank = max(1, math.ceil(float(q) * len(values)))
+                    exp[fam][(("partition", p), ("quantile", q))] = values[rank - 1]
+    return exp
+
+
 FAIRSHARE = {"FairShare": "", "RawShares": "_raw_shares", "NormShares": "_norm_shares", "RawUsage": "_raw_usage",
              "NormUsage": "_norm_usage", "EffectvUsage": "_effective_usage", "LevelFS": "_level_fs"}
 
@@ -497,14 +617,17 @@ def compare(exp, got, families):
         e, g = without_empty(exp.get(fam, {})), without_empty(got.get(fam, {}))
         for key in sorted(set(e) | set(g)):
             ev, gv = e.get(key), g.get(key)
-            if ev is None or gv is None or not math.isclose(ev, gv, rel_tol=1e-9, abs_tol=1e-9):
+            tol = 1e-3 if "_seconds" in fam else 1e-9  # waits: against a "now" read back in milliseconds
+            if ev is None or gv is None or not math.isclose(ev, gv, rel_tol=1e-9, abs_tol=tol):
                 problems.append(f"{fam}{dict(key)}: expected {ev}, got {gv}")
     return problems
 
 
 # fixture stem of a collector's output -> the option above that counts it
 COUNTERS = {"squeue": "squeue", "sinfo": "sinfo", "lic": "licenses", "sdiag": "sdiag", "sacctmgr": "sacctmgr",
-            "config": "config", "ping": "ping", "sshare": "sshare", "reservations": "reservations"}
+            "config": "config", "ping": "ping", "sshare": "sshare", "reservations": "reservations",
+            "nodes-detail": "nodes_detail",
+            "queue": "queue", "gres": "gres"}
 SELF_METRIC = re.compile(r"_(scrape_duration|scrape_error|collect_error)$|^slurm_controller_ping_seconds$")  # timings
 
 
@@ -521,6 +644,9 @@ def main():
     ap.add_argument("--ping", help="scontrol ping output file")
     ap.add_argument("--sshare", help="sshare -a -l -P output file")
     ap.add_argument("--reservations", help="scontrol show reservation -o output file")
+    ap.add_argument("--nodes-detail", help="scontrol show nodes -o output file")
+    ap.add_argument("--gres", help="sinfo -N NodeList|Partition|Gres|GresUsed output file")
+    ap.add_argument("--queue", help="squeue -t PD (the queue collector's columns) output file")
     ap.add_argument("--fairshare-users", action="store_true", help="slurmpush ran with --collector.fairshare.users")
     ap.add_argument("--users-accts", action="store_true", help="slurmpush ran with --collector.jobs.users-accts")
     ap.add_argument("--metrics", help="slurmpush text output ('-' = stdin)")
@@ -551,6 +677,10 @@ def main():
         exp.update(expected_info(open(a.config).read()))
     if a.ping:
         exp.update(expected_controller(open(a.ping).read()))
+    if a.gres:
+        exp.update(expected_gres(open(a.gres).read().splitlines()))
+    if a.nodes_detail:
+        exp.update(expected_node_detail(open(a.nodes_detail).read().splitlines()))
     if a.reservations:
         exp.update(expected_reservations(open(a.reservations).read().splitlines()))
     if a.sshare:
@@ -560,6 +690,8 @@ def main():
         got = parse_text(sys.stdin.read() if a.metrics == "-" else open(a.metrics).read(), ignore)
     else:
         got = query_api(a.prometheus, a.match, ignore)
+    if a.queue:
+        exp.update(expected_queue(open(a.queue).read().splitlines(), got))
     problems = compare(exp, got, sorted(exp))
     # a family slurmpush emits that nothing here counts is a family no test checks
     unchecked = sorted(f for f in got if f.startswith("slurm_") and f not in exp and not SELF_METRIC.search(f))

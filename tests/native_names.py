@@ -89,7 +89,7 @@ if BIN == "--live":  # native_names.py --live FIX README OURS BODIES_DIR: a lab'
     compare("live", open(ours_file).read(), {ep: open(f"{bodies_dir}/metrics-{ep}.txt").read() for ep in ENDPOINTS}, kinds)
 else:
     for capture, cli in (("slurm-26.05.5", "lab-26.05"), ("slurm-26.05.5/states", "lab-26.05-states")):
-        run = subprocess.run([BIN, "--dry-run", "--collector.info=false", "--collector.controller=false", "--collector.diags", "--collector.jobs.users-accts",
+        run = subprocess.run([BIN, "--dry-run", "--collector.info=false", "--collector.controller=false", "--collector.node-detail=false", "--collector.gres=false", "--collector.diags", "--collector.jobs.users-accts",
                               f"--collector.jobs.command=cat {FIX}/{cli}/squeue.txt",
                               f"--collector.nodes.command=cat {FIX}/{cli}/sinfo.txt",
                               f"--collector.diags.command=cat {FIX}/{cli}/sdiag.txt"],

@@ -52,7 +52,7 @@ URL = f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def run(*extra):
-    p = subprocess.run([BIN, "--dry-run", "--collector.jobs=false", "--collector.nodes=false", "--collector.info=false", "--collector.controller=false",
+    p = subprocess.run([BIN, "--dry-run", "--collector.jobs=false", "--collector.nodes=false", "--collector.info=false", "--collector.controller=false", "--collector.node-detail=false", "--collector.gres=false",
                         "--collector.native", f"--collector.native.url={URL}", *extra],
                        capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout, p.stderr

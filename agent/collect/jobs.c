@@ -29,6 +29,8 @@ enum {
     J_FEATURE_MEM,
     J_FEATURE_BYTES,
     J_PENDING_REASON,
+    J_USER_GRES,
+    J_ACCOUNT_GRES,
     J_TRACE,                               /* the traced jobs' families (--trace.enabled), in trace.h's order */
     J_NATIVE = J_TRACE + N_TRACE_FAMILIES, /* Slurm's own /metrics/jobs, /partitions and /jobs-users-accts names */
 };
@@ -161,6 +163,15 @@ static const family_def jobs_families[] = {
                           .help = "count of the reason jobs are pending",
                           .doc = "pending jobs per reason; `ReqNodeNotAvail, UnavailableNodes:…` folded to "
                                  "`(ReqNodeNotAvail, UnavailableNodes)` as the seed"},
+    [J_USER_GRES] = {.name = "slurm_user_jobs_gres_alloc",
+                     .type = METRIC_GAUGE,
+                     .labels = LABELS("username", "gres", "type"),
+                     .help = "GRES held by the user's running jobs, by name and type (tres-alloc)",
+                     .doc = "from tres-alloc `gres/NAME:TYPE=N` (typed entries where the job has them, else `type=\"\"`)"},
+    [J_ACCOUNT_GRES] = {.name = "slurm_account_jobs_gres_alloc",
+                        .type = METRIC_GAUGE,
+                        .labels = LABELS("account", "gres", "type"),
+                        .help = "GRES held by the account's running jobs, by name and type (tres-alloc)"},
     [J_TRACE + TRACE_JOB_MEM] = {.name = "slurm_job_mem_alloc",
                                  .type = METRIC_GAUGE,
                                  .labels = LABELS("jobid"),
@@ -262,6 +273,32 @@ static int job_state_index(const char *word) {
     for (int k = 0; k < N_JOB_STATES; k++)
         if (!strcmp(job_state_words[k], word)) return k;
     return -1;
+}
+
+/* A running job's GRES from its tres-alloc ("…,gres/gpu=2,gres/gpu:a100=2"): the typed entries of a
+ * name where there are any (the untyped one is then their total), else the untyped one. */
+static void count_gres(jobs_state *s, const char *tres, const char *user, const char *account) {
+    for (const char *p = tres; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+        if (strncmp(p, "gres/", 5)) continue;
+        size_t n = strcspn(p, ","), key = strcspn(p, "=");
+        if (key >= n) continue;
+        char name[128], type[128] = "";
+        size_t colon = strcspn(p + 5, ":=");
+        snprintf(name, sizeof name, "%.*s", (int)colon, p + 5);
+        bool typed = p[5 + colon] == ':';
+        if (typed) snprintf(type, sizeof type, "%.*s", (int)(key - 6 - colon), p + 6 + colon);
+        if (!typed) { /* untyped: only when no typed entry of this name follows or precedes */
+            char probe[160];
+            snprintf(probe, sizeof probe, "gres/%s:", name);
+            if (strstr(tres, probe)) continue;
+        }
+        char count[24];
+        snprintf(count, sizeof count, "%.*s", (int)(n - key - 1 < sizeof count ? n - key - 1 : sizeof count - 1), p + key + 1);
+        long long v;
+        if (parse_int(count, &v) < 0 || v <= 0) continue;
+        FAM_ADD(s->fam[J_USER_GRES], (double)v, user, name, type);
+        FAM_ADD(s->fam[J_ACCOUNT_GRES], (double)v, account, name, type);
+    }
 }
 
 /* One job into Slurm's own families: per cluster, partition and (when asked) user and account. */
@@ -393,6 +430,7 @@ static int count_job(jobs_state *s, char **f, const char *features, char *why, s
     }
     if (!strcmp(state_, "PENDING")) FAM_ADD(s->fam[J_PENDING_REASON], 1, pending_reason(f[F_REASON]));
     count_native(s, f, (double)cpus, job_bytes);
+    if (!strcmp(state_, "RUNNING")) count_gres(s, f[F_TRES], user, account);
     if (s->n_traces) {
         long k = htab_find(&s->traced_ids, f[F_JOBID], strlen(f[F_JOBID]));
         if (k >= 0) s->jobs[k] = (traced_job){.listed = true, .cpus = (double)cpus, .mem = mem_si};

@@ -407,6 +407,79 @@ static void test_reservations(void **st) {
     }
 }
 
+static void test_node_detail(void **st) {
+    (void)st;
+    sample_set *ss;
+    const char *lines[] = {
+        "NodeName=n1 Arch=x86_64 CPULoad=N/A OS=Linux 6.1 #1 SMP State=IDLE+DRAIN+NOT_RESPONDING "
+        "Partitions=a,b ActiveFeatures=(null) AvailableFeatures=x,y Reason=maint: window [admin@2026-01-01T00:00:00]",
+        "NodeName=n2 CPULoad=0.78 State=FUTURE Partitions= Reason=no user here", "No nodes in the system", NULL};
+    assert_int_equal(feed(find("node-detail"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_node_state", (const char *[]){"n1", "idle"}) == 1);
+    assert_true(value_of(ss, "slurm_node_state_flag", (const char *[]){"n1", "drain"}) == 1);
+    assert_true(value_of(ss, "slurm_node_state_flag", (const char *[]){"n1", "not_responding"}) == 1);
+    assert_true(isnan(value_of(ss, "slurm_node_cpu_load", (const char *[]){"n1"}))); /* N/A: no series */
+    assert_true(value_of(ss, "slurm_node_cpu_load", (const char *[]){"n2"}) == 0.78);
+    assert_true(value_of(ss, "slurm_node_partition_info", (const char *[]){"n1", "b"}) == 1);
+    assert_true(value_of(ss, "slurm_node_features_info", (const char *[]){"n1", "", "x,y"}) == 1);
+    assert_true(value_of(ss, "slurm_node_reason_info", (const char *[]){"n1", "maint: window", "admin"}) == 1);
+    assert_true(value_of(ss, "slurm_node_reason_timestamp_seconds", (const char *[]){"n1"}) > 1.7e9);
+    assert_true(value_of(ss, "slurm_node_reason_info", (const char *[]){"n2", "no user here", ""}) == 1);
+    assert_true(value_of(ss, "slurm_node_state", (const char *[]){"n2", "future"}) == 1);
+    ss_free(ss);
+    const char *bad[][2] = {{"hello", NULL}, {"NodeName=x CPULoad=abc State=IDLE", NULL}, {"NodeName=x", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(feed(find("node-detail"), bad[i], &ss), 0);
+        ss_free(ss);
+    }
+}
+
+static void test_queue(void **st) {
+    (void)st;
+    sample_set *ss;
+    const char *lines[] = {"1|debug,long|Priority|2026-01-01T00:00:10|N/A",
+                           "2|debug|ReqNodeNotAvail, UnavailableNodes:c4|2026-01-01T00:00:20|2026-01-01T01:00:00",
+                           "3|debug|JobHeldUser|2026-01-01T00:00:00|N/A", "4|debug|Resources|2026-01-01T00:00:30|N/A", NULL};
+    assert_int_equal(feed(find("queue"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_partition_jobs_pending_reason", (const char *[]){"debug", "ReqNodeNotAvail"}) == 1);
+    assert_true(value_of(ss, "slurm_partition_jobs_pending_reason", (const char *[]){"long", "Priority"}) == 1);
+    assert_true(value_of(ss, "slurm_partition_jobs_pending_reason", (const char *[]){"debug", "JobHeldUser"}) == 1);
+    assert_true(value_of(ss, "slurm_partition_jobs_pending_wait_seconds_count", (const char *[]){"debug"}) == 3); /* held: out */
+    assert_true(value_of(ss, "slurm_partition_jobs_start_delay_seconds_count", (const char *[]){"debug"}) == 1);
+    /* nearest rank over 3 waits: the median is the middle submit (00:00:20), the max the oldest (00:00:10) */
+    double median = value_of(ss, "slurm_partition_jobs_pending_wait_seconds", (const char *[]){"debug", "0.5"});
+    double max = value_of(ss, "slurm_partition_jobs_pending_wait_seconds", (const char *[]){"debug", "1"});
+    assert_true(fabs((max - median) - 10) < 1e-6);
+    ss_free(ss);
+    const char *bad[][2] = {{"1|debug|Priority|yesterday|N/A", NULL}, {"1|debug|Priority", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(feed(find("queue"), bad[i], &ss), 0);
+        ss_free(ss);
+    }
+}
+
+static void test_gres(void **st) {
+    (void)st;
+    sample_set *ss;
+    const char *lines[] = {"g1|debug*|gpu:a100:2(S:0-1),gpu:v100:1(S:0),mps:1K|gpu:a100:1(IDX:0-1,3),mps:0",
+                           "g1|long|gpu:a100:2(S:0-1),gpu:v100:1(S:0),mps:1K|gpu:a100:1(IDX:0-1,3),mps:0", "g2|long|gpu:4|(null)",
+                           "c1|debug*|(null)|(null)", NULL};
+    assert_int_equal(feed(find("gres"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_node_gres", (const char *[]){"g1", "gpu", "a100"}) == 2); /* once per node */
+    assert_true(value_of(ss, "slurm_node_gres", (const char *[]){"g1", "mps", ""}) == 1024);
+    assert_true(value_of(ss, "slurm_node_gres_alloc", (const char *[]){"g1", "gpu", "a100"}) == 1);
+    assert_true(value_of(ss, "slurm_node_gres", (const char *[]){"g2", "gpu", ""}) == 4);
+    assert_true(value_of(ss, "slurm_partition_gres", (const char *[]){"long", "gpu", ""}) == 4);
+    assert_true(value_of(ss, "slurm_partition_gres", (const char *[]){"debug", "gpu", "v100"}) == 1);
+    assert_true(value_of(ss, "slurm_partition_gres_alloc", (const char *[]){"long", "gpu", "a100"}) == 1);
+    ss_free(ss);
+    const char *bad[][2] = {{"n|p|gpu|(null)", NULL}, {"n|p|gpu:x|(null)", NULL}, {"n|p|(null)", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(feed(find("gres"), bad[i], &ss), 0);
+        ss_free(ss);
+    }
+}
+
 /* The cap keeps the first series made and drops (and counts) the rest; omitted zeros do not count. */
 static void test_series_cap(void **st) {
     (void)st;
@@ -455,6 +528,9 @@ int main(void) {
         cmocka_unit_test(test_controller),
         cmocka_unit_test(test_fairshare),
         cmocka_unit_test(test_reservations),
+        cmocka_unit_test(test_node_detail),
+        cmocka_unit_test(test_queue),
+        cmocka_unit_test(test_gres),
         cmocka_unit_test(test_native_exposition),
         cmocka_unit_test(test_descriptors_complete),
         cmocka_unit_test(test_jobs_counts),

@@ -1,0 +1,160 @@
+/* node_detail.c — the node-detail collector: `scontrol show nodes -o`, one line per node of
+ * KEY=VALUE words, for what sinfo's aggregates hide: each node's base state and flags
+ * (State=IDLE+DRAIN+NOT_RESPONDING), the reason a node is down or drained and who set it when,
+ * its CPU load, partitions and features. Values may hold spaces (OS=Linux 6.1 #1 SMP …); Reason=
+ * comes last and takes the rest of the line, so it is cut off before the words are read. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../collector.h"
+
+enum { ND_STATE, ND_FLAG, ND_REASON, ND_REASON_TIME, ND_LOAD, ND_PARTITION, ND_FEATURES, N_ND };
+
+static const family_def node_detail_families[] = {
+    [ND_STATE] = {.name = "slurm_node_state",
+                  .type = METRIC_GAUGE,
+                  .labels = LABELS("node", "state"),
+                  .help = "1 per node, its base state in lower case (idle, allocated, mixed, down, future, unknown, error)",
+                  .doc = "1; the base state of `State=BASE+FLAG…`, lower case"},
+    [ND_FLAG] = {.name = "slurm_node_state_flag",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("node", "flag"),
+                 .help = "1 per flag a node carries (drain, not_responding, maint, reserved, power_down …)",
+                 .doc = "1 per flag after the base state, lower case; sinfo's `draining`/`drained` are a base state + `drain`"},
+    [ND_REASON] = {.name = "slurm_node_reason_info",
+                   .type = METRIC_GAUGE,
+                   .labels = LABELS("node", "reason", "user"),
+                   .help = "1 while a node has a reason (down, drained), with who set it",
+                   .doc = "1; `Reason=TEXT [USER@TIME]`"},
+    [ND_REASON_TIME] = {.name = "slurm_node_reason_timestamp_seconds",
+                        .type = METRIC_GAUGE,
+                        .labels = LABELS("node"),
+                        .help = "When the node's reason was set, unix seconds"},
+    [ND_LOAD] = {.name = "slurm_node_cpu_load",
+                 .type = METRIC_GAUGE,
+                 .labels = LABELS("node"),
+                 .help = "CPU load of the node (CPULoad, not x100)"},
+    [ND_PARTITION] = {.name = "slurm_node_partition_info",
+                      .type = METRIC_GAUGE,
+                      .labels = LABELS("node", "partition"),
+                      .help = "1 per partition the node is in"},
+    [ND_FEATURES] = {.name = "slurm_node_features_info",
+                     .type = METRIC_GAUGE,
+                     .labels = LABELS("node", "active", "available"),
+                     .help = "1; the node's active and available features as Slurm prints them"},
+    [N_ND] = {0},
+};
+
+typedef struct {
+    family *fam[N_ND];
+} node_detail_state;
+
+static void node_detail_begin(void *state, sample_set *out, const collect_env *env) {
+    (void)env;
+    ss_declare(out, node_detail_families, ((node_detail_state *)state)->fam);
+}
+
+/* KEY's value into out ("" when missing or "(null)"). */
+static void value_text(const char *line, const char *key, char *out, size_t outlen) {
+    size_t len = 0;
+    const char *v = kv_value(line, key, &len);
+    if (!v || (len == 6 && !strncmp(v, "(null)", 6))) len = 0;
+    snprintf(out, outlen, "%.*s", (int)len, v ? v : "");
+}
+
+static void lower(char *s) {
+    for (; *s; s++) *s = (char)tolower((unsigned char)*s);
+}
+
+/* "testlab: no slurmd for c4 [root@2026-12-03T16:44:36]" -> reason, user, time. */
+static void reason_parts(char *reason, const char **user, double *when, bool *has_when) {
+    *user = "";
+    *has_when = false;
+    size_t n = strlen(reason);
+    char *open = n && reason[n - 1] == ']' ? strrchr(reason, '[') : NULL;
+    if (!open) return;
+    reason[n - 1] = '\0';
+    char *at = strchr(open + 1, '@');
+    if (at) {
+        *at = '\0';
+        struct tm tm = {0};
+        const char *end = strptime(at + 1, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (end && !*end) {
+            tm.tm_isdst = -1;
+            time_t t = mktime(&tm);
+            *has_when = t != (time_t)-1;
+            *when = (double)t;
+        }
+    }
+    *user = open + 1;
+    while (open > reason && open[-1] == ' ') open--;
+    *open = '\0';
+}
+
+static int node_detail_line(void *state, char *line, size_t len, char *why, size_t why_len) {
+    node_detail_state *s = state;
+    if (!len || !strncmp(line, "No nodes in the system", 22)) return 0;
+    char *reason = strstr(line, " Reason=");
+    if (reason) *reason = '\0', reason += 8; /* the rest of the line, spaces and all */
+    char node[256], st[256], load[32], parts[1024], active[1024], available[1024];
+    value_text(line, "NodeName", node, sizeof node);
+    value_text(line, "State", st, sizeof st);
+    if (!*node || !*st) {
+        snprintf(why, why_len, "no NodeName= or State=");
+        return -1;
+    }
+    lower(st);
+    char *flag = strchr(st, '+');
+    if (flag) *flag++ = '\0';
+    FAM_SET(s->fam[ND_STATE], 1, node, st);
+    for (char *f = flag; f && *f;) {
+        char *next = strchr(f, '+');
+        if (next) *next++ = '\0';
+        if (*f) FAM_SET(s->fam[ND_FLAG], 1, node, f);
+        f = next;
+    }
+    value_text(line, "CPULoad", load, sizeof load);
+    double v;
+    int missing = 0;
+    if (*load && (parse_number_or_na(load, &v, &missing) < 0)) {
+        snprintf(why, why_len, "CPULoad=\"%.20s\" is not a number", load);
+        return -1;
+    }
+    if (*load && !missing) FAM_SET(s->fam[ND_LOAD], v, node);
+    value_text(line, "Partitions", parts, sizeof parts);
+    for (char *p = parts; *p;) {
+        size_t n = strcspn(p, ",");
+        char one[256];
+        snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), p);
+        if (*one) FAM_SET(s->fam[ND_PARTITION], 1, node, one);
+        p += n + (p[n] == ',');
+    }
+    value_text(line, "ActiveFeatures", active, sizeof active);
+    value_text(line, "AvailableFeatures", available, sizeof available);
+    FAM_SET(s->fam[ND_FEATURES], 1, node, active, available);
+    if (reason && *reason && strcmp(reason, "(null)")) {
+        const char *user;
+        double when = 0;
+        bool has_when;
+        reason_parts(reason, &user, &when, &has_when);
+        FAM_SET(s->fam[ND_REASON], 1, node, reason, user);
+        if (has_when) FAM_SET(s->fam[ND_REASON_TIME], when, node);
+    }
+    return 0;
+}
+
+const collector_def node_detail_collector = {
+    .name = "node-detail",
+    .summary = "per node: base state, flags, reason, load, partitions, features (scontrol show nodes -o)",
+    .enabled_by_default = true,
+    .command = "scontrol show nodes -o",
+    .fixture = "nodes-detail",
+    .families = node_detail_families,
+    .error_metric = "slurmpush_node_detail_scrape_error",
+    .error_help = "failed runs of the node-detail collector",
+    .state_size = sizeof(node_detail_state),
+    .begin = node_detail_begin,
+    .parse_line = node_detail_line,
+};
