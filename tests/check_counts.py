@@ -318,7 +318,7 @@ def expected_native_sdiag(text):
         for (sec, label), fam in SDIAG_EPOCHS.items():
             if sec == section and line.startswith(label) and m:
                 exp[fam][()] = float(m.group(2))
-        m = re.fullmatch(r"(.+?):\s+(-?\d+)(\s.*)?", line)
+        m = re.fullmatch(r"(.+?):\s*(-?\d+)(\s.*)?", line)  # "End of job queue:13": no space once the number has two digits
         if m and (section, m.group(1)) in SDIAG_NATIVE:
             exp[SDIAG_NATIVE[(section, m.group(1))]][()] = float(m.group(2))
     for fam, (mean, count) in SDIAG_SUMS.items():

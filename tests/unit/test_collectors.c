@@ -480,6 +480,25 @@ static void test_gres(void **st) {
     }
 }
 
+/* sdiag pads its labels to a width: a two-digit value follows the colon with no space. */
+static void test_diags_tight_columns(void **st) {
+    (void)st;
+    sample_set *ss;
+    const char *lines[] = {"*******************************************************",
+                           "Main scheduler exit:",
+                           "\tEnd of job queue:13",
+                           "Backfilling stats",
+                           "\tTotal cycles: 96",
+                           "Backfill exit",
+                           "\tEnd of job queue:96",
+                           NULL};
+    assert_int_equal(feed(find("diags"), lines, &ss), -1);
+    assert_true(value_of(ss, "slurm_sched_exit_end", NULL) == 13);
+    assert_true(value_of(ss, "slurm_bf_exit_end", NULL) == 96);
+    assert_true(value_of(ss, "slurm_bf_cycle_cnt", NULL) == 96);
+    ss_free(ss);
+}
+
 /* The cap keeps the first series made and drops (and counts) the rest; omitted zeros do not count. */
 static void test_series_cap(void **st) {
     (void)st;
@@ -531,6 +550,7 @@ int main(void) {
         cmocka_unit_test(test_node_detail),
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_gres),
+        cmocka_unit_test(test_diags_tight_columns),
         cmocka_unit_test(test_native_exposition),
         cmocka_unit_test(test_descriptors_complete),
         cmocka_unit_test(test_jobs_counts),
