@@ -110,6 +110,13 @@ void slurm_memory_text(double mb, char *out, size_t outlen);
 /* In a line of space-separated KEY=VALUE words (scontrol -o), the value of KEY (its length in
  * *len, up to the next space), or NULL. */
 const char *kv_value(const char *line, const char *key, size_t *len);
+/* KEY's value copied into out; "" when KEY is missing or Slurm's "(null)". */
+void kv_text(const char *line, const char *key, char *out, size_t outlen);
+/* KEY's value as a count: 0 and *out, 1 when missing (no series), -1 (with why) when not a count. */
+int kv_count(const char *line, const char *key, double *out, char *why, size_t why_len);
+/* "2026-12-10T16:44:41" (the form the runner pins with SLURM_TIME_FORMAT=standard) in this process's
+ * timezone, as Slurm printed it; false for "N/A", "Unknown", "None" and anything else. */
+bool parse_slurm_time(const char *text, double *out);
 /* Parses a whole decimal number (optional leading '-'); -1 when s is anything else. */
 int parse_int(const char *s, long long *out);
 /* Parses a number; "N/A" and friends give *missing = 1 and 0. -1 on garbage. */

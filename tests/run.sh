@@ -39,7 +39,7 @@ for entry in $(build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4
   seed() { for f in "$@"; do [ -f "$f" ] && cp "$f" "$corpus/$(printf '%s' "$f" | tr / _)"; done; return 0; }
   seed $(ls fixtures/*/"$stem"* 2>/dev/null | grep -Ev '\.(cmd|license|err|rc)$')
   if [ -d tests/fuzz/regressions/$target ]; then seed tests/fuzz/regressions/$target/*; fi
-  build-fuzz/fuzz_$target -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/crash-$target- \
+  build-fuzz/fuzz_$(printf '%s' "$target" | tr - _) -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/crash-$target- \
     "$corpus" 2>build-fuzz/fuzz-$target.log || { tail -30 build-fuzz/fuzz-$target.log; echo "fuzz_$target found a crash"; exit 1; }
   tail -1 build-fuzz/fuzz-$target.log
 done

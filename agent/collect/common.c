@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../collector.h"
 
@@ -109,4 +110,34 @@ const char *kv_value(const char *line, const char *key, size_t *len) {
             return p + klen + 1;
         }
     return NULL;
+}
+
+void kv_text(const char *line, const char *key, char *out, size_t outlen) {
+    size_t len = 0;
+    const char *v = kv_value(line, key, &len);
+    if (!v || (len == 6 && !strncmp(v, "(null)", 6))) len = 0;
+    snprintf(out, outlen, "%.*s", (int)len, v ? v : "");
+}
+
+int kv_count(const char *line, const char *key, double *out, char *why, size_t why_len) {
+    char text[32];
+    kv_text(line, key, text, sizeof text);
+    long long v;
+    if (!*text) return 1;
+    if (parse_int(text, &v) < 0 || v < 0) {
+        snprintf(why, why_len, "%s=\"%.20s\" is not a count", key, text);
+        return -1;
+    }
+    *out = (double)v;
+    return 0;
+}
+
+bool parse_slurm_time(const char *text, double *out) {
+    struct tm tm = {0};
+    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || *end) return false;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    *out = (double)t;
+    return t != (time_t)-1;
 }

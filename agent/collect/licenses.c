@@ -44,22 +44,9 @@ static char *word_value(char *line, const char *key) {
     return (char *)kv_value(line, key, &len);
 }
 
-static int number_at(char *line, const char *key, double *out, char *why, size_t why_len) {
-    char *v = word_value(line, key);
+static int number_at(const char *line, const char *key, double *out, char *why, size_t why_len) {
     *out = 0;
-    if (!v) return 0;
-    char text[32];
-    size_t n = strcspn(v, " ");
-    if (n >= sizeof text) n = sizeof text - 1;
-    memcpy(text, v, n);
-    text[n] = '\0';
-    long long x;
-    if (parse_int(text, &x) < 0 || x < 0) {
-        snprintf(why, why_len, "%s=\"%.20s\" is not a count", key, text);
-        return -1;
-    }
-    *out = (double)x;
-    return 0;
+    return kv_count(line, key, out, why, why_len) < 0 ? -1 : 0; /* a missing key counts 0, as the seed */
 }
 
 static int licenses_line(void *state, char *line, size_t len, char *why, size_t why_len) {
@@ -112,6 +99,7 @@ const collector_def licenses_collector = {
     .enable_alias = "slurm.collect-licenses",
     .command = "scontrol show lic -o",
     .command_alias = "slurm.lic-cli",
+    .interval = "60",
     .fixture = "lic",
     .families = licenses_families,
     .error_metric = "slurm_lic_scrape_error",

@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "../collector.h"
 
@@ -56,14 +55,6 @@ static void node_detail_begin(void *state, sample_set *out, const collect_env *e
     ss_declare(out, node_detail_families, ((node_detail_state *)state)->fam);
 }
 
-/* KEY's value into out ("" when missing or "(null)"). */
-static void value_text(const char *line, const char *key, char *out, size_t outlen) {
-    size_t len = 0;
-    const char *v = kv_value(line, key, &len);
-    if (!v || (len == 6 && !strncmp(v, "(null)", 6))) len = 0;
-    snprintf(out, outlen, "%.*s", (int)len, v ? v : "");
-}
-
 static void lower(char *s) {
     for (; *s; s++) *s = (char)tolower((unsigned char)*s);
 }
@@ -79,14 +70,7 @@ static void reason_parts(char *reason, const char **user, double *when, bool *ha
     char *at = strchr(open + 1, '@');
     if (at) {
         *at = '\0';
-        struct tm tm = {0};
-        const char *end = strptime(at + 1, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (end && !*end) {
-            tm.tm_isdst = -1;
-            time_t t = mktime(&tm);
-            *has_when = t != (time_t)-1;
-            *when = (double)t;
-        }
+        *has_when = parse_slurm_time(at + 1, when);
     }
     *user = open + 1;
     while (open > reason && open[-1] == ' ') open--;
@@ -99,8 +83,8 @@ static int node_detail_line(void *state, char *line, size_t len, char *why, size
     char *reason = strstr(line, " Reason=");
     if (reason) *reason = '\0', reason += 8; /* the rest of the line, spaces and all */
     char node[256], st[256], load[32], parts[1024], active[1024], available[1024];
-    value_text(line, "NodeName", node, sizeof node);
-    value_text(line, "State", st, sizeof st);
+    kv_text(line, "NodeName", node, sizeof node);
+    kv_text(line, "State", st, sizeof st);
     if (!*node || !*st) {
         snprintf(why, why_len, "no NodeName= or State=");
         return -1;
@@ -115,7 +99,7 @@ static int node_detail_line(void *state, char *line, size_t len, char *why, size
         if (*f) FAM_SET(s->fam[ND_FLAG], 1, node, f);
         f = next;
     }
-    value_text(line, "CPULoad", load, sizeof load);
+    kv_text(line, "CPULoad", load, sizeof load);
     double v;
     int missing = 0;
     if (*load && (parse_number_or_na(load, &v, &missing) < 0)) {
@@ -123,7 +107,7 @@ static int node_detail_line(void *state, char *line, size_t len, char *why, size
         return -1;
     }
     if (*load && !missing) FAM_SET(s->fam[ND_LOAD], v, node);
-    value_text(line, "Partitions", parts, sizeof parts);
+    kv_text(line, "Partitions", parts, sizeof parts);
     for (char *p = parts; *p;) {
         size_t n = strcspn(p, ",");
         char one[256];
@@ -131,8 +115,8 @@ static int node_detail_line(void *state, char *line, size_t len, char *why, size
         if (*one) FAM_SET(s->fam[ND_PARTITION], 1, node, one);
         p += n + (p[n] == ',');
     }
-    value_text(line, "ActiveFeatures", active, sizeof active);
-    value_text(line, "AvailableFeatures", available, sizeof available);
+    kv_text(line, "ActiveFeatures", active, sizeof active);
+    kv_text(line, "AvailableFeatures", available, sizeof available);
     FAM_SET(s->fam[ND_FEATURES], 1, node, active, available);
     if (reason && *reason && strcmp(reason, "(null)")) {
         const char *user;

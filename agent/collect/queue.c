@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../collector.h"
 
@@ -92,17 +91,6 @@ static partition_queue *partition(queue_state *s, const char *name, size_t len) 
     return p;
 }
 
-/* "2026-12-03T16:44:39" (the runner pins SLURM_TIME_FORMAT=standard), local time; false for N/A, Unknown … */
-static bool when(const char *text, double *out) {
-    struct tm tm = {0};
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || *end) return false;
-    tm.tm_isdst = -1;
-    time_t t = mktime(&tm);
-    *out = (double)t;
-    return t != (time_t)-1;
-}
-
 static int queue_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     queue_state *s = state;
     if (!len) return 0;
@@ -112,11 +100,11 @@ static int queue_line(void *state, char *line, size_t len, char *why, size_t why
         return -1;
     }
     double submit, start;
-    if (!when(f[F_SUBMIT], &submit)) {
+    if (!parse_slurm_time(f[F_SUBMIT], &submit)) {
         snprintf(why, why_len, "SubmitTime \"%.30s\" is not a time", f[F_SUBMIT]);
         return -1;
     }
-    bool has_start = when(f[F_START], &start);
+    bool has_start = parse_slurm_time(f[F_START], &start);
     char reason[256];
     snprintf(reason, sizeof reason, "%.*s", (int)strcspn(f[F_REASON], ",:"), f[F_REASON]);
     bool held = !strcmp(reason, "JobHeldUser") || !strcmp(reason, "JobHeldAdmin");

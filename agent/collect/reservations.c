@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../collector.h"
 
@@ -46,63 +45,35 @@ static void reservations_begin(void *state, sample_set *out, const collect_env *
     ss_declare(out, reservations_families, ((reservations_state *)state)->fam);
 }
 
-/* A label value: the word's text, "" for Slurm's "(null)" or a missing word. */
-static void label_text(const char *line, const char *key, char *out, size_t outlen) {
-    size_t len = 0;
-    const char *v = kv_value(line, key, &len);
-    if (!v || (len == 6 && !strncmp(v, "(null)", 6))) len = 0;
-    snprintf(out, outlen, "%.*s", (int)len, v ? v : "");
-}
-
-/* "2026-12-10T16:44:41" in local time; false for Unknown, None and anything else. */
+/* KEY's time (unix seconds); false when Slurm printed none. */
 static bool timestamp(const char *line, const char *key, double *out) {
     char text[64];
-    label_text(line, key, text, sizeof text);
-    struct tm tm = {0};
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || *end) return false;
-    tm.tm_isdst = -1;
-    time_t t = mktime(&tm);
-    if (t == (time_t)-1) return false;
-    *out = (double)t;
-    return true;
-}
-
-static int count_word(const char *line, const char *key, double *out, char *why, size_t why_len) {
-    char text[32];
-    label_text(line, key, text, sizeof text);
-    long long v;
-    if (!*text) return 1; /* not printed: no series */
-    if (parse_int(text, &v) < 0 || v < 0) {
-        snprintf(why, why_len, "%s=\"%.20s\" is not a count", key, text);
-        return -1;
-    }
-    *out = (double)v;
-    return 0;
+    kv_text(line, key, text, sizeof text);
+    return parse_slurm_time(text, out);
 }
 
 static int reservations_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     reservations_state *s = state;
     if (!len || !strcmp(line, "No reservations in the system")) return 0;
     char name[256], st[64], partition[256], flags[512], users[1024], accounts[1024];
-    label_text(line, "ReservationName", name, sizeof name);
+    kv_text(line, "ReservationName", name, sizeof name);
     if (!*name) {
         snprintf(why, why_len, "no ReservationName=");
         return -1;
     }
-    label_text(line, "State", st, sizeof st);
-    label_text(line, "PartitionName", partition, sizeof partition);
-    label_text(line, "Flags", flags, sizeof flags);
-    label_text(line, "Users", users, sizeof users);
-    label_text(line, "Accounts", accounts, sizeof accounts);
+    kv_text(line, "State", st, sizeof st);
+    kv_text(line, "PartitionName", partition, sizeof partition);
+    kv_text(line, "Flags", flags, sizeof flags);
+    kv_text(line, "Users", users, sizeof users);
+    kv_text(line, "Accounts", accounts, sizeof accounts);
     FAM_SET(s->fam[R_INFO], 1, name, st, partition, flags, users, accounts);
     double v;
     if (timestamp(line, "StartTime", &v)) FAM_SET(s->fam[R_START], v, name);
     if (timestamp(line, "EndTime", &v)) FAM_SET(s->fam[R_END], v, name);
     int rc;
-    if ((rc = count_word(line, "NodeCnt", &v, why, why_len)) < 0) return -1;
+    if ((rc = kv_count(line, "NodeCnt", &v, why, why_len)) < 0) return -1;
     if (rc == 0) FAM_SET(s->fam[R_NODES], v, name);
-    if ((rc = count_word(line, "CoreCnt", &v, why, why_len)) < 0) return -1;
+    if ((rc = kv_count(line, "CoreCnt", &v, why, why_len)) < 0) return -1;
     if (rc == 0) FAM_SET(s->fam[R_CORES], v, name);
     return 0;
 }
