@@ -15,6 +15,7 @@ stop_labs() {
 }
 LABS_LOG="$PWD/build-labs-down.log"
 trap 'stop_labs > "$LABS_LOG" 2>&1 || true' EXIT
+trap 'exit 143' INT TERM # so that the EXIT trap runs on a signal too
 sh deploy/install-deps.sh test lab
 jobs=$(nproc)
 stage "build (ASan+UBSan)"
