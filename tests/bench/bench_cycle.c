@@ -1,11 +1,12 @@
 /* bench_cycle.c — one full cycle on CLI output in files: run the commands (cat), parse,
  * aggregate, encode remote-write (protobuf + snappy) and text; print CPU seconds of this
  * process, its peak RSS and the payload bytes. A program, not a test: it prints figures.
- *   bench_cycle DIR   (DIR/squeue.txt and DIR/sinfo.txt, e.g. from gen_cluster) */
+ *   bench_cycle DIR   (every collector whose output DIR holds as STEM.txt, e.g. from gen_cluster) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "agent/collector.h"
 #include "encode/remote_write.h"
@@ -33,35 +34,37 @@ int main(int argc, char **argv) {
     }
     config cfg = {.cli_timeout = 600, .cli_max_output = (int64_t)1 << 34};
     label_pair extra[] = {{"cluster", "bench"}};
-    const char *files[] = {"squeue.txt", "sinfo.txt"};
-    const char *names[] = {"jobs", "nodes"};
-    sample_set *sets[2] = {0};
-    size_t input_bytes = 0, lines = 0;
+    /* every collector whose output DIR holds (DIR/STEM.txt, its fixture stem), with its defaults */
+    const sample_set *sets[64];
+    size_t n_sets = 0, input_bytes = 0, lines = 0;
     double t0 = cpu_seconds();
-    for (int i = 0; i < 2; i++) {
-        const collector_def *d = NULL;
-        for (size_t k = 0; all_collectors[k]; k++)
-            if (!strcmp(all_collectors[k]->name, names[i])) d = all_collectors[k];
+    for (size_t k = 0; all_collectors[k] && n_sets < 64; k++) {
+        const collector_def *d = all_collectors[k];
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", argv[1], files[i]);
+        snprintf(path, sizeof path, "%s/%s.txt", argv[1], d->fixture ? d->fixture : "-");
+        if (!d->command || access(path, R_OK)) continue;
         char *args[] = {"cat", path, NULL};
         run_result res;
-        sets[i] = collector_run(d, args, &cfg, &(collect_env){0}, NULL, &res);
+        double c0 = cpu_seconds();
+        sample_set *ss = collector_run(d, args, &cfg, &(collect_env){0}, NULL, &res);
         if (res.status != RUN_OK) {
             char why[256];
-            fprintf(stderr, "bench_cycle: %s: %s\n", names[i], run_status_text(&res, why, sizeof why));
+            fprintf(stderr, "bench_cycle: %s: %s\n", d->name, run_status_text(&res, why, sizeof why));
             return 1;
         }
-        ss_finish(sets[i]);
+        ss_finish(ss);
+        printf("collector=%s input_lines=%zu series=%zu cpu_s=%.3f\n", d->name, res.lines, ss_series_count(ss),
+               cpu_seconds() - c0);
+        sets[n_sets++] = ss;
         input_bytes += res.stdout_bytes;
         lines += res.lines;
     }
     double t_parse = cpu_seconds();
     rw_stats st;
-    rw_encode((const sample_set *const *)sets, 2, extra, 1, 2000, false, discard, NULL, &st);
+    rw_encode(sets, n_sets, extra, 1, 2000, false, discard, NULL, &st);
     double t_rw = cpu_seconds();
     buf text = {0};
-    text_encode((const sample_set *const *)sets, 2, extra, 1, false, &text);
+    text_encode(sets, n_sets, extra, 1, false, &text);
     double t_text = cpu_seconds();
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -70,7 +73,6 @@ int main(int argc, char **argv) {
            lines, input_bytes, st.samples, t_parse - t0, t_rw - t_parse, t_text - t_rw, t_text - t0, ru.ru_maxrss / 1024.0,
            st.requests, st.raw_bytes, st.compressed_bytes, text.len);
     buf_free(&text);
-    ss_free(sets[0]);
-    ss_free(sets[1]);
+    for (size_t k = 0; k < n_sets; k++) ss_free((sample_set *)sets[k]);
     return 0;
 }

@@ -1,5 +1,6 @@
 /* gen_cluster.c — synthetic CLI output in slurmpush's column formats, for benchmarks and
- * fixture checks: gen_cluster JOBS NODES DIR [SEED] writes DIR/squeue.txt and DIR/sinfo.txt.
+ * fixture checks: gen_cluster JOBS NODES DIR [SEED] writes DIR/squeue.txt and DIR/sinfo.txt, and the
+ * per-node outputs DIR/nodes-detail.txt (scontrol show nodes -o) and DIR/gres.txt (sinfo -N Gres).
  * Deterministic for a seed; label cardinality like a large site (1,000 users, 100 accounts,
  * 12 partitions, a dozen job states and pending reasons). */
 #include <stdio.h>
@@ -47,7 +48,11 @@ int main(int argc, char **argv) {
     FILE *q = fopen(path, "w");
     snprintf(path, sizeof path, "%s/sinfo.txt", argv[3]);
     FILE *s = fopen(path, "w");
-    if (!q || !s) {
+    snprintf(path, sizeof path, "%s/nodes-detail.txt", argv[3]);
+    FILE *d = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/gres.txt", argv[3]);
+    FILE *g = fopen(path, "w");
+    if (!q || !s || !d || !g) {
         perror("gen_cluster");
         return 1;
     }
@@ -74,9 +79,29 @@ int main(int argc, char **argv) {
             }
             fprintf(s, "n%06ld|part%02u%s|%s|%u/%u/0/%u|%s|%u|%s|%u|%u\n", n, (first + p) % 12, (first + p) % 12 == 0 ? "*" : "",
                     state, alloc, cpus - alloc, cpus, load, mem, freem, amem, weight);
+            unsigned gpus = n % 4 ? 0 : 8;
+            if (gpus)
+                fprintf(g, "n%06ld|part%02u|gpu:a100:%u(S:0-1)|gpu:a100:%u(IDX:0-%u)\n", n, (first + p) % 12, gpus, alloc % 9,
+                        alloc % 9 ? alloc % 9 - 1 : 0);
+            else
+                fprintf(g, "n%06ld|part%02u|(null)|(null)\n", n, (first + p) % 12);
         }
+        bool sick = !strcmp(state, "down*") || !strcmp(state, "drained") || !strcmp(state, "draining");
+        fprintf(d,
+                "NodeName=n%06ld Arch=x86_64 CoresPerSocket=32 CPUAlloc=%u CPUEfctv=%u CPUTot=%u CPULoad=%.2f "
+                "AvailableFeatures=ib,avx512 ActiveFeatures=ib,avx512 Gres=(null) NodeAddr=n%06ld NodeHostName=n%06ld "
+                "OS=Linux 6.1.0 #1 SMP RealMemory=%u AllocMem=%u FreeMem=%u Sockets=2 State=%s ThreadsPerCore=1 "
+                "Partitions=part%02u,part%02u CfgTRES=cpu=%u AllocTRES=cpu=%u%s\n",
+                n, alloc, cpus, cpus, alloc * 0.97, n, n, mem, amem, mem - amem / 2,
+                sick            ? "DOWN+DRAIN+NOT_RESPONDING"
+                : alloc == cpus ? "ALLOCATED"
+                : alloc         ? "MIXED"
+                                : "IDLE",
+                first, (first + 1) % 12, cpus, alloc, sick ? " Reason=bad dimm [root@2026-11-01T12:00:00]" : "");
     }
     fclose(q);
     fclose(s);
+    fclose(d);
+    fclose(g);
     return 0;
 }
