@@ -35,6 +35,7 @@ typedef struct {
     sample_set *latest;
     uint64_t errors;
     uint64_t series_dropped; /* over --collector.NAME.max-series, all runs */
+    uint64_t utf8_replaced;  /* label values that were not UTF-8, all runs */
     size_t max_series;
     int64_t last_success_ms;
     bool last_ok;
@@ -271,6 +272,10 @@ static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result 
     FAM_SET(ss_family(ss, "slurmpush_collector_success", "1 if the collector's last run succeeded, else 0.", METRIC_GAUGE,
                       "collector", NULL),
             rt->last_ok ? 1 : 0, d->name);
+    FAM_SET(ss_family(ss, "slurmpush_label_values_replaced_total",
+                      "Label values that were not valid UTF-8: stored with U+FFFD for the invalid bytes.", METRIC_COUNTER,
+                      "collector", NULL),
+            (double)rt->utf8_replaced, d->name);
     FAM_SET(ss_family(ss, "slurmpush_series_dropped_total",
                       "Series left out because a run made more than --collector.NAME.max-series.", METRIC_COUNTER, "collector",
                       NULL),
@@ -332,8 +337,13 @@ static void *collector_thread(void *arg) {
     if (dropped)
         log_kv(LOG_WARN, "collector made more series than its cap: the rest of this run is dropped", "collector", rt->def->name,
                "max_series", LOG_INT(rt->max_series), "dropped", LOG_INT(dropped), NULL);
+    size_t replaced = ss_utf8_replaced(ss);
+    if (replaced)
+        log_kv(LOG_WARN, "label values that are not valid UTF-8: invalid bytes replaced by U+FFFD", "collector", rt->def->name,
+               "values", LOG_INT(replaced), NULL);
     pthread_mutex_lock(&a->lock);
     rt->series_dropped += dropped;
+    rt->utf8_replaced += replaced;
     rt->last_ok = res.status == RUN_OK;
     if (rt->last_ok)
         rt->last_success_ms = ss->timestamp_ms;

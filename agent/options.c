@@ -535,6 +535,10 @@ static int validate(config *cfg, char *err, size_t errlen) {
             snprintf(err, errlen, "--label %s has an empty value (an empty label is an absent label)", item);
             return -1;
         }
+        if (!utf8_valid(eq + 1)) {
+            snprintf(err, errlen, "--label %s has a value that is not valid UTF-8", item);
+            return -1;
+        }
         size_t j = 0;
         while (j < cfg->n_extra_labels && strcmp(cfg->extra_labels[j].name, item)) j++;
         cfg->extra_labels[j] = (label_pair){item, eq + 1};

@@ -69,7 +69,34 @@ static void append_series(family *f, const char **values) {
 
 /* The key is the values joined by NUL bytes; the series' value pointers point into the one
  * interned copy of that key, shared by the family and its siblings. */
+static size_t fam_slot_valid(family *f, const char *const *values);
+
+/* Label values must be UTF-8 on every path (a scrape of /metrics fails on one bad byte, a
+ * Pushgateway refuses the whole push): invalid bytes become U+FFFD before the lookup, so values
+ * that differ only there are one series. */
 size_t fam_slot(family *f, const char *const *values) {
+    size_t bad = 0;
+    for (size_t i = 0; i < f->nlabels; i++) bad += !utf8_valid(values[i]);
+    if (!bad) return fam_slot_valid(f, values);
+    const char **clean = xcalloc(f->nlabels, sizeof *clean);
+    for (size_t i = 0; i < f->nlabels; i++) {
+        if (utf8_valid(values[i])) {
+            clean[i] = values[i];
+            continue;
+        }
+        char *out = xmalloc(3 * strlen(values[i]) + 1);
+        utf8_sanitize(values[i], out);
+        clean[i] = out;
+    }
+    size_t before = f->n, slot = fam_slot_valid(f, clean);
+    if (f->n > before) f->utf8_replaced += bad; /* counted once per series made, not per line */
+    for (size_t i = 0; i < f->nlabels; i++)
+        if (clean[i] != values[i]) free((char *)clean[i]);
+    free(clean);
+    return slot;
+}
+
+static size_t fam_slot_valid(family *f, const char *const *values) {
     char stack[512];
     size_t lens[16], klen = 0;
     for (size_t i = 0; i < f->nlabels; i++) {
@@ -170,6 +197,12 @@ size_t ss_cap_series(sample_set *ss, size_t max) {
         f->n = k;
     }
     return dropped;
+}
+
+size_t ss_utf8_replaced(const sample_set *ss) {
+    size_t n = 0;
+    for (size_t i = 0; i < ss->n; i++) n += ss->fams[i]->utf8_replaced;
+    return n;
 }
 
 size_t ss_series_count(const sample_set *ss) {

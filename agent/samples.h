@@ -33,6 +33,7 @@ typedef struct family_s {
     struct family_s *next_sibling;
     const char *last_key; /* the last key looked up: consecutive lines often repeat it */
     size_t last_klen, last_slot;
+    size_t utf8_replaced; /* label values that were not valid UTF-8 (stored with U+FFFD) */
 } family;
 
 typedef struct {
@@ -67,6 +68,8 @@ void fam_set(family *f, double v, const char *const *values);
 /* Ends a run: drops series that positive_only families must omit, sorts series by label values. */
 void ss_finish(sample_set *ss);
 size_t ss_series_count(const sample_set *ss);
+/* Label values of the set that were not valid UTF-8 and were stored with U+FFFD instead. */
+size_t ss_utf8_replaced(const sample_set *ss);
 /* Keeps the first max series (in family order, each family in the order its series were made;
  * the series ss_finish would omit do not count) and drops the rest: returns how many it dropped.
  * Call before ss_finish, while series are still in the order they were made. */

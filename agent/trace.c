@@ -103,6 +103,7 @@ static const char *string_field(json_object *obj, const char *key, char **out) {
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return snprintf(why, sizeof why, "field \"%s\" has a control character", key), why;
+    if (!utf8_valid(s)) return snprintf(why, sizeof why, "field \"%s\" is not valid UTF-8", key), why;
     *out = xstrdup(s);
     return NULL;
 }

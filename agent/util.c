@@ -215,3 +215,62 @@ char *read_file(const char *path, size_t max, size_t *len) {
     if (len) *len = b.len;
     return b.data;
 }
+
+size_t utf8_sequence(const unsigned char *s) {
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        unsigned lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf; /* no overlongs, no surrogates */
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+    }
+    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        unsigned lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+bool utf8_valid(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_sequence(p);
+        if (!n) return false;
+        p += n;
+    }
+    return true;
+}
+
+/* How many bytes of an invalid sequence one U+FFFD stands for: the lead byte and the continuation
+ * bytes that could still have begun a valid sequence ("maximal subpart", as Unicode recommends and
+ * Python's and browsers' decoders do). */
+static size_t invalid_span(const unsigned char *s) {
+    unsigned lo = 0x80, hi = 0xbf;
+    size_t need;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        need = 1;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        need = 2, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        need = 3, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 1;
+    size_t n = 1;
+    if (s[1] >= lo && s[1] <= hi) {
+        n = 2;
+        while (n <= need && (s[n] & 0xc0) == 0x80) n++;
+    }
+    return n;
+}
+
+void utf8_sanitize(const char *s, char *out) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_sequence(p);
+        if (n) {
+            memcpy(out, p, n);
+            out += n, p += n;
+        } else {
+            memcpy(out, "\xef\xbf\xbd", 3); /* U+FFFD */
+            out += 3, p += invalid_span(p);
+        }
+    }
+    *out = '\0';
+}

@@ -59,4 +59,12 @@ double mono_seconds(void); /* monotonic clock */
 /* Reads a whole (small) file into a new string; NULL on error. */
 char *read_file(const char *path, size_t max, size_t *len);
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when s does not start one (overlong forms,
+ * surrogates and code points past U+10FFFF are invalid). */
+size_t utf8_sequence(const unsigned char *s);
+/* True when s is valid UTF-8 throughout. */
+bool utf8_valid(const char *s);
+/* s with every invalid byte replaced by U+FFFD, in out (which must hold 3 * strlen(s) + 1 bytes). */
+void utf8_sanitize(const char *s, char *out);
+
 #endif

@@ -661,37 +661,37 @@ def main():
         setattr(a, COUNTERS[stem], path)
     exp = {}
     if a.squeue:
-        exp.update(expected_jobs(open(a.squeue).read().splitlines()))
-        exp.update(expected_native_jobs(open(a.squeue).read().splitlines(), a.users_accts))
+        exp.update(expected_jobs(open(a.squeue, encoding="utf-8", errors="replace").read().splitlines()))
+        exp.update(expected_native_jobs(open(a.squeue, encoding="utf-8", errors="replace").read().splitlines(), a.users_accts))
     if a.sinfo:
-        exp.update(expected_nodes(open(a.sinfo).read().splitlines()))
-        exp.update(expected_native_nodes(open(a.sinfo).read().splitlines()))
+        exp.update(expected_nodes(open(a.sinfo, encoding="utf-8", errors="replace").read().splitlines()))
+        exp.update(expected_native_nodes(open(a.sinfo, encoding="utf-8", errors="replace").read().splitlines()))
     if a.licenses:
-        exp.update(expected_licenses(open(a.licenses).read().splitlines()))
+        exp.update(expected_licenses(open(a.licenses, encoding="utf-8", errors="replace").read().splitlines()))
     if a.sdiag:
-        exp.update(expected_sdiag(open(a.sdiag).read()))
-        exp.update(expected_native_sdiag(open(a.sdiag).read()))
+        exp.update(expected_sdiag(open(a.sdiag, encoding="utf-8", errors="replace").read()))
+        exp.update(expected_native_sdiag(open(a.sdiag, encoding="utf-8", errors="replace").read()))
     if a.sacctmgr:
-        exp.update(expected_limits(open(a.sacctmgr).read().splitlines()))
+        exp.update(expected_limits(open(a.sacctmgr, encoding="utf-8", errors="replace").read().splitlines()))
     if a.config:
-        exp.update(expected_info(open(a.config).read()))
+        exp.update(expected_info(open(a.config, encoding="utf-8", errors="replace").read()))
     if a.ping:
-        exp.update(expected_controller(open(a.ping).read()))
+        exp.update(expected_controller(open(a.ping, encoding="utf-8", errors="replace").read()))
     if a.gres:
-        exp.update(expected_gres(open(a.gres).read().splitlines()))
+        exp.update(expected_gres(open(a.gres, encoding="utf-8", errors="replace").read().splitlines()))
     if a.nodes_detail:
-        exp.update(expected_node_detail(open(a.nodes_detail).read().splitlines()))
+        exp.update(expected_node_detail(open(a.nodes_detail, encoding="utf-8", errors="replace").read().splitlines()))
     if a.reservations:
-        exp.update(expected_reservations(open(a.reservations).read().splitlines()))
+        exp.update(expected_reservations(open(a.reservations, encoding="utf-8", errors="replace").read().splitlines()))
     if a.sshare:
-        exp.update(expected_fairshare(open(a.sshare).read().splitlines(), a.fairshare_users))
+        exp.update(expected_fairshare(open(a.sshare, encoding="utf-8", errors="replace").read().splitlines(), a.fairshare_users))
     ignore = set(a.ignore_label)
     if a.metrics:
-        got = parse_text(sys.stdin.read() if a.metrics == "-" else open(a.metrics).read(), ignore)
+        got = parse_text(sys.stdin.buffer.read().decode("utf-8", "replace") if a.metrics == "-" else open(a.metrics, encoding="utf-8", errors="replace").read(), ignore)
     else:
         got = query_api(a.prometheus, a.match, ignore)
     if a.queue:
-        exp.update(expected_queue(open(a.queue).read().splitlines(), got))
+        exp.update(expected_queue(open(a.queue, encoding="utf-8", errors="replace").read().splitlines(), got))
     problems = compare(exp, got, sorted(exp))
     # a family slurmpush emits that nothing here counts is a family no test checks
     unchecked = sorted(f for f in got if f.startswith("slurm_") and f not in exp and not SELF_METRIC.search(f))

@@ -21,3 +21,6 @@ printf '%s\n' "$out" | python3 "$here/check_counts.py" "${counts[@]}" --metrics 
 if printf '%s\n' "$out" | grep -v '^#' | grep -v 'cluster="fixture"' | grep -q .; then
   echo "series without the cluster label:"; printf '%s\n' "$out" | grep -v '^#' | grep -v 'cluster="fixture"' | head; exit 1
 fi
+# and the whole exposition is valid UTF-8, whatever bytes the commands printed
+printf '%s\n' "$out" | python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8")' ||
+  { echo "the output is not valid UTF-8"; exit 1; }

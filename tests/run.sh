@@ -1,8 +1,9 @@
 #!/bin/sh
 # run.sh — the test command (README "Tests"): installs every dependency from Debian 12
 # packages, builds twice (plain, and AddressSanitizer + UndefinedBehaviorSanitizer), runs the
-# whole ctest suite (unit, fixtures, CLI behaviour, the real lab integration) under the
-# sanitizers, then under the plain build, whose ctest summary closes the output.
+# whole ctest suite (unit, fixtures, CLI behaviour, the real labs' integration) under the
+# sanitizers, fuzzes every parser (targets in parallel), then runs everything but the
+# integration tests under the plain build (ctest -j), whose ctest summary closes the output.
 set -eu
 cd "$(dirname "$0")/.."
 T0=$(date +%s)
@@ -30,20 +31,10 @@ stage "tests under ASan+UBSan"
 stage "fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-20} s each)"
 CC=clang-14 cmake -S . -B build-fuzz -DSLURMPUSH_FUZZ=ON -DSLURMPUSH_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
-# one target per collector (the registry's list) plus the trace body
-for entry in $(build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4 }') trace:trace_info_body; do
-  target=${entry%%:*} stem=${entry#*:}
-  corpus=build-fuzz/corpus-$target
-  mkdir -p "$corpus"
-  # seeds: every fixture of the collector's output (its fixture stem, any version and format),
-  # plus crashes found earlier (kept as regressions)
-  seed() { for f in "$@"; do [ -f "$f" ] && cp "$f" "$corpus/$(printf '%s' "$f" | tr / _)"; done; return 0; }
-  seed $(ls fixtures/*/"$stem"* 2>/dev/null | grep -Ev '\.(cmd|license|err|rc)$')
-  if [ -d tests/fuzz/regressions/$target ]; then seed tests/fuzz/regressions/$target/*; fi
-  build-fuzz/fuzz_$(printf '%s' "$target" | tr - _) -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/crash-$target- \
-    "$corpus" 2>build-fuzz/fuzz-$target.log || { tail -30 build-fuzz/fuzz-$target.log; echo "fuzz_$target found a crash"; exit 1; }
-  tail -1 build-fuzz/fuzz-$target.log
-done
+# one target per collector (the registry's list) plus the trace body, as many at once as there are cores
+build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4 }' | { cat; echo trace:trace_info_body; } |
+  xargs -P "$jobs" -n 1 sh tests/fuzz/run_one.sh || { echo "fuzzing found a crash (above)"; exit 1; }
 
-stage "tests"
-cd build && ctest --output-on-failure
+# the integration tests ran once, under the sanitizers; the plain build runs the rest
+stage "tests (plain build; integration: above, under ASan+UBSan)"
+cd build && ctest -j"$jobs" -LE integration --output-on-failure

@@ -499,6 +499,31 @@ static void test_diags_tight_columns(void **st) {
     ss_free(ss);
 }
 
+/* Label values are UTF-8 on every path: bad bytes become U+FFFD (one per maximal invalid subpart),
+ * values that differ only there are one series, counted once. */
+static void test_utf8_labels(void **st) {
+    (void)st;
+    assert_true(utf8_valid("j\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x98\x80"));
+    const char *bad[] = {"caf\xe9", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\xff", "\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (utf8_valid(bad[i])) fail_msg("took invalid UTF-8 #%zu", i);
+    char out[64];
+    utf8_sanitize("cut\xe2\x82!", out);
+    assert_string_equal(out, "cut\xef\xbf\xbd!"); /* a cut sequence is one U+FFFD */
+    utf8_sanitize("\xc0\xaf", out);
+    assert_string_equal(out, "\xef\xbf\xbd\xef\xbf\xbd"); /* C0 never starts a sequence */
+    sample_set *ss = ss_new(1);
+    family *f = ss_family(ss, "f", "", METRIC_GAUGE, "user", NULL);
+    FAM_ADD(f, 1, "caf\xe9");
+    FAM_ADD(f, 1, "caf\xe8");
+    FAM_ADD(f, 1, "caf\xe9");
+    assert_int_equal(f->n, 1);
+    assert_int_equal(ss_utf8_replaced(ss), 1);
+    ss_finish(ss);
+    assert_true(value_of(ss, "f", (const char *[]){"caf\xef\xbf\xbd"}) == 3);
+    ss_free(ss);
+}
+
 /* The cap keeps the first series made and drops (and counts) the rest; omitted zeros do not count. */
 static void test_series_cap(void **st) {
     (void)st;
@@ -551,6 +576,7 @@ int main(void) {
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_gres),
         cmocka_unit_test(test_diags_tight_columns),
+        cmocka_unit_test(test_utf8_labels),
         cmocka_unit_test(test_native_exposition),
         cmocka_unit_test(test_descriptors_complete),
         cmocka_unit_test(test_jobs_counts),
