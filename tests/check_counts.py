@@ -395,6 +395,25 @@ def expected_controller(text):
     return exp
 
 
+def expand_hostlist(text):
+    """Slurm host lists: 'c[1-3,7],rack[1-2]-n[01-02]' -> names (ranges keep the lower bound's width)."""
+    names = []
+    for item in re.findall(r"(?:[^,\[]|\[[^\]]*\])+", text):
+        parts = [[item]]
+        m = re.match(r"([^\[]*)\[([^\]]*)\](.*)", item)
+        if m:
+            pre, ranges, rest = m.groups()
+            heads = []
+            for r in ranges.split(","):
+                lo, _, hi = r.partition("-")
+                for v in range(int(lo), int(hi or lo) + 1):
+                    heads.append(pre + str(v).zfill(len(lo)))
+            names += [h + t for h in heads for t in (expand_hostlist(rest) if "[" in rest else [rest])]
+        else:
+            names.append(item)
+    return names
+
+
 def expected_reservations(lines):
     import time
     exp = defaultdict(lambda: defaultdict(float))
@@ -415,6 +434,8 @@ def expected_reservations(lines):
         for key, fam in (("NodeCnt", "slurm_reservation_nodes"), ("CoreCnt", "slurm_reservation_cores")):
             if w.get(key):
                 exp[fam][(("reservation", r),)] = float(w[key])
+        for node in expand_hostlist(w.get("Nodes", "")):
+            exp["slurm_reservation_node_info"][(("node", node), ("reservation", r))] = 1.0
     return exp
 
 

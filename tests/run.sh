@@ -31,8 +31,9 @@ stage "tests under ASan+UBSan"
 stage "fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-20} s each)"
 CC=clang-14 cmake -S . -B build-fuzz -DSLURMPUSH_FUZZ=ON -DSLURMPUSH_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
-# one target per collector (the registry's list) plus the trace body, as many at once as there are cores
-build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4 }' | { cat; echo trace:trace_info_body; } |
+# one target per collector (the registry's list), the trace body and host lists (seeded with the
+# reservations' output: its Nodes= lists), as many at once as there are cores
+build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4 }' | { cat; echo trace:trace_info_body; echo hostlist:reservations; } |
   xargs -P "$jobs" -n 1 sh tests/fuzz/run_one.sh || { echo "fuzzing found a crash (above)"; exit 1; }
 
 # the integration tests ran once, under the sanitizers; the plain build runs the rest

@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "../collector.h"
+#include "../hostlist.h"
 
-enum { R_INFO, R_START, R_END, R_NODES, R_CORES, N_RESV };
+enum { R_INFO, R_START, R_END, R_NODES, R_CORES, R_NODE, N_RESV };
 
 static const family_def reservations_families[] = {
     [R_INFO] = {.name = "slurm_reservation_info",
@@ -33,8 +34,25 @@ static const family_def reservations_families[] = {
                  .type = METRIC_GAUGE,
                  .labels = LABELS("reservation"),
                  .help = "Cores of the reservation (CoreCnt)"},
+    [R_NODE] = {.name = "slurm_reservation_node_info",
+                .type = METRIC_GAUGE,
+                .labels = LABELS("reservation", "node"),
+                .help = "1 per node of the reservation (Nodes= expanded)",
+                .doc = "1 per node (the host list expanded); join with `slurm_node_state` for the nodes' states"},
     [N_RESV] = {0},
 };
+
+enum { MAX_NODES_PER_RESERVATION = 100000 };
+
+typedef struct {
+    family *f;
+    const char *reservation;
+} node_ctx;
+
+static void add_node(const char *node, void *ctx) {
+    node_ctx *c = ctx;
+    FAM_SET(c->f, 1, c->reservation, node);
+}
 
 typedef struct {
     family *fam[N_RESV];
@@ -75,7 +93,17 @@ static int reservations_line(void *state, char *line, size_t len, char *why, siz
     if (rc == 0) FAM_SET(s->fam[R_NODES], v, name);
     if ((rc = kv_count(line, "CoreCnt", &v, why, why_len)) < 0) return -1;
     if (rc == 0) FAM_SET(s->fam[R_CORES], v, name);
-    return 0;
+    size_t nlen = 0;
+    const char *nodes_at = kv_value(line, "Nodes", &nlen);
+    if (!nodes_at || !nlen || (nlen == 6 && !strncmp(nodes_at, "(null)", 6))) return 0;
+    char *nodes = xmalloc(nlen + 1), list_why[96];
+    memcpy(nodes, nodes_at, nlen);
+    nodes[nlen] = '\0';
+    node_ctx c = {s->fam[R_NODE], name};
+    long n = hostlist_expand(nodes, MAX_NODES_PER_RESERVATION, add_node, &c, list_why, sizeof list_why);
+    if (n < 0) snprintf(why, why_len, "Nodes=\"%.40s\": %s", nodes, list_why);
+    free(nodes);
+    return n < 0 ? -1 : 0;
 }
 
 const collector_def reservations_collector = {

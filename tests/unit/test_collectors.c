@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "agent/collector.h"
+#include "agent/hostlist.h"
 
 static const collector_def *find(const char *name) {
     for (size_t i = 0; all_collectors[i]; i++)
@@ -524,6 +525,41 @@ static void test_utf8_labels(void **st) {
     ss_free(ss);
 }
 
+static void collect_name(const char *name, void *ctx) {
+    buf *b = ctx;
+    buf_printf(b, "%s ", name);
+}
+
+static void test_hostlist(void **st) {
+    (void)st;
+    const struct {
+        const char *list, *want;
+    } good[] = {
+        {"node0", "node0 "},
+        {"c[1-3,7],gpu[01-03]", "c1 c2 c3 c7 gpu01 gpu02 gpu03 "},
+        {"rack[1-2]-n[1-2]", "rack1-n1 rack1-n2 rack2-n1 rack2-n2 "},
+        {"n[08-11]", "n08 n09 n10 n11 "},
+        {"a,b[1],c", "a b1 c "},
+    };
+    char why[96];
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        buf b = {0};
+        long n = hostlist_expand(good[i].list, 100, collect_name, &b, why, sizeof why);
+        if (n < 0 || strcmp(b.data ? b.data : "", good[i].want)) fail_msg("%s -> %s (%s)", good[i].list, b.data, why);
+        buf_free(&b);
+    }
+    const char *bad[] = {"c[1-", "c1-3]",   "c[3-1]", "c[a-b]", "c[]",
+                         ",",    "c[1-2],", "c[1,]",  "c[[1]]", "c[1-99999999999999999999]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        buf b = {0};
+        if (hostlist_expand(bad[i], 100, collect_name, &b, why, sizeof why) >= 0) fail_msg("took %s", bad[i]);
+        buf_free(&b);
+    }
+    buf b = {0};
+    assert_true(hostlist_expand("n[1-1000]", 100, collect_name, &b, why, sizeof why) < 0); /* past the bound */
+    buf_free(&b);
+}
+
 /* The cap keeps the first series made and drops (and counts) the rest; omitted zeros do not count. */
 static void test_series_cap(void **st) {
     (void)st;
@@ -577,6 +613,7 @@ int main(void) {
         cmocka_unit_test(test_gres),
         cmocka_unit_test(test_diags_tight_columns),
         cmocka_unit_test(test_utf8_labels),
+        cmocka_unit_test(test_hostlist),
         cmocka_unit_test(test_native_exposition),
         cmocka_unit_test(test_descriptors_complete),
         cmocka_unit_test(test_jobs_counts),
