@@ -9,12 +9,13 @@ cd "$(dirname "$0")/.."
 T0=$(date +%s)
 stage() { echo "== $* ($(($(date +%s) - T0)) s so far)"; }
 # nothing left running: the labs the integration tests started are stopped at the end (by their PID files)
+SRC=$PWD # the stages below change directory
 stop_labs() {
-  for suite in trixie sid; do bash tests/lab/modern-down.sh "$suite" "/var/tmp/slurmpush-lab-$suite"; done
-  bash tests/lab/slurm-down.sh
-  bash tests/lab/metrics-down.sh
+  for suite in trixie sid; do bash "$SRC/tests/lab/modern-down.sh" "$suite" "/var/tmp/slurmpush-lab-$suite"; done
+  bash "$SRC/tests/lab/slurm-down.sh"
+  bash "$SRC/tests/lab/metrics-down.sh"
 }
-LABS_LOG="$PWD/build-labs-down.log"
+LABS_LOG="$SRC/build-labs-down.log"
 trap 'stop_labs > "$LABS_LOG" 2>&1 || true' EXIT
 trap 'exit 143' INT TERM # so that the EXIT trap runs on a signal too
 sh deploy/install-deps.sh test lab
