@@ -445,6 +445,16 @@ static int validate_endpoint(endpoint_options *e, const char *url, char *err, si
         snprintf(err, errlen, "choose basic auth or a bearer token%s%s, not both", at, url);
         return -1;
     }
+    if (e->bearer_token_file) { /* re-read whenever it changes, but it must be there from the start */
+        size_t len;
+        char *token = read_file(e->bearer_token_file, 16384, &len);
+        if (!token) {
+            snprintf(err, errlen, "cannot read --remote-write.bearer-token-file %s", e->bearer_token_file);
+            return -1;
+        }
+        memset(token, 0, len);
+        free(token);
+    }
     if (e->password_file) {
         if (!e->username) {
             snprintf(err, errlen, "--remote-write.basic-auth.password-file needs --remote-write.basic-auth.username%s%s", at,

@@ -85,8 +85,26 @@ typedef struct {
     bool rejected;
 } line_splitter;
 
+/* No line of any Slurm command slurmpush reads comes near this; a longer one is hostile (a 10 MB job
+ * name) and would only grow memory: the output is refused. */
+enum { MAX_LINE = 1 << 20 };
+
+static void refuse_long_line(line_splitter *s) {
+    if (s->rejected) return;
+    s->res->lines++;
+    snprintf(s->res->reject_reason, sizeof s->res->reject_reason, "a line longer than %d bytes", MAX_LINE);
+    s->rejected = true;
+}
+
 static void deliver(line_splitter *s, char *line, size_t len) {
     if (s->rejected) return;
+    if (len > MAX_LINE) return refuse_long_line(s);
+    if (memchr(line, '\0', len)) { /* a NUL inside a line would cut its last field short unseen */
+        s->res->lines++;
+        snprintf(s->res->reject_reason, sizeof s->res->reject_reason, "a NUL byte inside a line");
+        s->rejected = true;
+        return;
+    }
     if (len && line[len - 1] == '\r') line[--len] = '\0';
     s->res->lines++;
     if (s->on_line(s->ctx, line, len, s->res->reject_reason, sizeof s->res->reject_reason)) s->rejected = true;
@@ -106,7 +124,10 @@ static void split_lines(line_splitter *s, char *data, size_t n) {
         }
         start = nl + 1;
     }
-    if (start < end) buf_append(&s->pending, start, (size_t)(end - start));
+    if (start < end && !s->rejected) {
+        if (s->pending.len + (size_t)(end - start) > MAX_LINE) return refuse_long_line(s);
+        buf_append(&s->pending, start, (size_t)(end - start));
+    }
 }
 
 static void kill_group(pid_t pid) {

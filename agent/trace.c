@@ -111,6 +111,8 @@ static const char *string_field(json_object *obj, const char *key, char **out) {
 /* Parses and checks a body into e; returns NULL or the reason it is refused. */
 static const char *parse_body(const char *body, size_t len, trace_entry *e) {
     json_tokener *tok = json_tokener_new();
+    /* RFC 8259 only: no single quotes, trailing commas or comments (json-c's default takes them) */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error err = json_tokener_get_error(tok);
     size_t used = (size_t)json_tokener_get_parse_end(tok);

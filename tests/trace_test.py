@@ -105,6 +105,8 @@ def main():
             ("hostname with newline", body(hostname="a\nb"), JSON, 400),
             ("username too long", body(username="u" * 300), JSON, 400),
             ("pid float", body(pid=1.5), JSON, 400),
+            ("a trailing comma (not JSON)", body()[:-1] + ",}", JSON, 400),
+            ("a comment (not JSON)", "/* hi */" + body(), JSON, 400),
             ("username not UTF-8 (Latin-1 bytes)", body(username="PLACEHOLDER").encode().replace(b"PLACEHOLDER", b"caf\xe9"), JSON, 400),
             ("no content type", body(), {}, 415),
             ("form content type", body(), {"Content-Type": "application/x-www-form-urlencoded"}, 415),

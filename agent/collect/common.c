@@ -71,7 +71,13 @@ int parse_number_or_na(const char *s, double *out, int *missing) {
 int parse_slurm_memory(const char *s, double *si, double *bin) {
     *si = *bin = 0;
     if (is_null_word(s)) return 0;
-    if (s[0] == '+' || s[0] == '-') return -1;
+    /* DIGITS[.DIGITS][K|M|G|T|P] and nothing else: no sign, space, hex or exponent */
+    size_t int_digits = strspn(s, "0123456789"), frac = 0;
+    if (!int_digits) return -1;
+    if (s[int_digits] == '.' && !(frac = strspn(s + int_digits + 1, "0123456789"))) return -1;
+    if (int_digits + frac > 15) return -1; /* more than a double holds exactly, and far beyond any node */
+    const char *unit = s + int_digits + (frac ? frac + 1 : 0);
+    if (*unit && (!strchr("KMGTP", *unit) || unit[1])) return -1;
     char *end;
     errno = 0;
     double v = parse_decimal(s, &end);
@@ -87,6 +93,7 @@ int parse_slurm_memory(const char *s, double *si, double *bin) {
     default: return -1;
     }
     if (*end && end[1]) return -1;
+    if (v * bin_unit >= 9.2e18) return -1; /* no memory size reaches 2^63 bytes (8 EiB) */
     *si = v * si_unit;
     *bin = v * bin_unit;
     return 0;

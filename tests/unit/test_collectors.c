@@ -77,7 +77,8 @@ static void test_memory_units(void **st) {
     assert_true(si == 512e3 && bin == 512.0 * 1024);
     assert_int_equal(parse_slurm_memory("N/A", &si, &bin), 0);
     assert_true(si == 0);
-    const char *bad[] = {"12X", "abc", "-5M", "5MB", "inf", "nan", "1e999", "+3M"};
+    const char *bad[] = {"12X",  "abc", "-5M", "5MB", "inf", "nan",  "1e999",   "+3M", "99999999999999999999999G",
+                         "0x1G", " 5G", "5G ", "1.G", ".5G", "1e3M", "9000000P"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (parse_slurm_memory(bad[i], &si, &bin) == 0) fail_msg("accepted memory %s", bad[i]);
 }

@@ -131,6 +131,24 @@ static void test_rejected_line_stops_the_run(void **st) {
     buf_free(&s.all);
 }
 
+/* A line over 1 MiB (a hostile job name) and a NUL inside a line are refused, not parsed. */
+static void test_hostile_lines_refused(void **st) {
+    (void)st;
+    sink s = {0};
+    run_result res;
+    run_cmd("sh -c 'head -c 1100000 /dev/zero | tr \\\\0 x; echo'", 10, 1 << 24, &s, &res);
+    assert_int_equal(res.status, RUN_LINE_REJECTED);
+    assert_non_null(strstr(res.reject_reason, "longer than"));
+    assert_int_equal(s.lines, 0);
+    buf_free(&s.all);
+    sink t = {0};
+    run_cmd("printf 'ok\\na\\000b\\n'", 5, 1 << 20, &t, &res);
+    assert_int_equal(res.status, RUN_LINE_REJECTED);
+    assert_non_null(strstr(res.reject_reason, "NUL"));
+    assert_int_equal(t.lines, 1); /* the good line before it was parsed; the run still fails */
+    buf_free(&t.all);
+}
+
 static void test_split_quotes(void **st) {
     (void)st;
     char **argv = runner_split("squeue -O 'JobID:|,Name:' \"a b\" c\\ d");
@@ -156,6 +174,7 @@ int main(void) {
         cmocka_unit_test(test_missing_binary),
         cmocka_unit_test(test_rejected_line_stops_the_run),
         cmocka_unit_test(test_split_quotes),
+        cmocka_unit_test(test_hostile_lines_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
