@@ -76,6 +76,8 @@ typedef struct collector_def {
     void (*http_request)(const void *settings, http_request *req, arena *mem);
     bool dynamic_families; /* its families come from its input (the native collector): none declared */
     bool nonzero_exit_ok;  /* the command's non-zero exit is an answer (scontrol ping: a controller is down) */
+    /* Checks its own options at start-up (may be NULL): non-zero, with a one-line reason, is a start-up error. */
+    int (*validate)(const void *settings, char *err, size_t err_len);
 } collector_def;
 
 /* Declares every family of a descriptor's table into out, in order; fams[i] is defs[i]'s. */

@@ -554,6 +554,8 @@ static int validate(config *cfg, char *err, size_t errlen) {
         cfg->extra_labels[j] = (label_pair){item, eq + 1};
         if (j == cfg->n_extra_labels) cfg->n_extra_labels++;
     }
+    for (size_t i = 0; i < cfg->n_collectors; i++)
+        if (all_collectors[i]->validate && all_collectors[i]->validate(cfg->collectors[i].settings, err, errlen)) return -1;
     cfg->cycle_seconds = cfg->interval > cfg->poll_limit ? cfg->interval : cfg->poll_limit;
     return 0;
 }

@@ -47,6 +47,20 @@ static const collector_option native_options[] = {
     {0},
 };
 
+static int native_validate(const void *settings, char *err, size_t err_len) {
+    const native_settings *s = settings;
+    if (strcmp(s->token_style, "x-slurm-user-token") && strcmp(s->token_style, "bearer")) {
+        snprintf(err, err_len, "--collector.native.token-header must be x-slurm-user-token or bearer, not \"%s\"",
+                 s->token_style);
+        return -1;
+    }
+    if (strncmp(s->url, "http://", 7) && strncmp(s->url, "https://", 8)) {
+        snprintf(err, err_len, "--collector.native.url \"%s\" is not an http:// or https:// URL", s->url);
+        return -1;
+    }
+    return 0;
+}
+
 static void native_request(const void *settings, http_request *req, arena *mem) {
     const native_settings *s = settings;
     size_t n = 1;
@@ -284,4 +298,5 @@ const collector_def native_collector = {
     .parse_line = native_line,
     .release = native_release,
     .http_request = native_request,
+    .validate = native_validate,
 };

@@ -122,7 +122,9 @@ static void test_bad_values_are_errors(void **st) {
         {"--web.telemetry-path=metrics", NULL},
         {"--slurm.poll-limit", NULL},
         {"positional", NULL},
-        {"--label", "site=caf\xe9", NULL}, /* not UTF-8 */
+        {"--label", "site=caf\xe9", NULL},                /* not UTF-8 */
+        {"--collector.native.token-header=cookie", NULL}, /* a collector's own option, checked by its descriptor */
+        {"--collector.native.url=localhost:6817", NULL},
         {"--remote-write.url=http://127.0.0.1:9/w", "--remote-write.bearer-token-file=/nonexistent/token", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
