@@ -156,47 +156,39 @@ static void add_row(option_list *l, option_def row) {
     l->rows[l->n++] = row;
 }
 
+/* The rows every collector has, from its descriptor; then its own. */
 static void add_collector_rows(option_list *l, int index, const collector_def *d) {
-    const char *n = d->name;
-    add_row(l, (option_def){.name = ownf(l, "collector.%s", n, ""),
-                            .type = OPT_BOOL,
-                            .place = IN_COLLECTOR,
-                            .def = d->enabled_by_default ? "true" : "false",
-                            .offset = offsetof(collector_config, enabled),
-                            .help = ownf(l, "Run the %s collector: %s.", n, d->summary),
-                            .alias = d->enable_alias,
-                            .collector = index});
-    if (d->command)
-        add_row(l, (option_def){
-                       .name = ownf(l, "collector.%s.command", n, ""),
-                       .type = OPT_STRING,
-                       .place = IN_COLLECTOR,
-                       .def = d->command,
-                       .offset = offsetof(collector_config, command),
-                       .help = ownf(l, "Command of the %s collector (split on spaces, quotes group; no shell).%s", n,
-                                    d->json_command ? " With --slurm.cli-fallback=false the default is its --json form." : ""),
-                       .alias = d->command_alias,
-                       .collector = index});
-    add_row(l, (option_def){.name = ownf(l, "collector.%s.interval", n, ""),
-                            .type = OPT_SECONDS,
-                            .place = IN_COLLECTOR,
-                            .def = d->interval ? d->interval : "0",
-                            .offset = offsetof(collector_config, interval),
-                            .help = ownf(l,
-                                         "Seconds between runs of the %s collector, rounded up to whole cycles (0: every cycle); "
-                                         "between runs its last result is pushed again.%s",
-                                         n, ""),
-                            .collector = index});
-    add_row(l, (option_def){.name = ownf(l, "collector.%s.max-series", n, ""),
-                            .type = OPT_COUNT,
-                            .place = IN_COLLECTOR,
-                            .def = "1000000",
-                            .offset = offsetof(collector_config, max_series),
-                            .help = ownf(l,
-                                         "Series one run of the %s collector may make; past it the rest of that run is "
-                                         "dropped, counted in slurmpush_series_dropped_total and logged.%s",
-                                         n, ""),
-                            .collector = index});
+    const struct {
+        const char *suffix;
+        opt_type type;
+        size_t offset;
+        const char *def, *alias, *help, *help_arg; /* help: one %s for the name, one for help_arg */
+    } rows[] = {
+        {"", OPT_BOOL, offsetof(collector_config, enabled), d->enabled_by_default ? "true" : "false", d->enable_alias,
+         "Run the %s collector: %s.", d->summary},
+        {".command", OPT_STRING, offsetof(collector_config, command), d->command, d->command_alias,
+         "Command of the %s collector (split on spaces, quotes group; no shell).%s",
+         d->json_command ? " With --slurm.cli-fallback=false the default is its --json form." : ""},
+        {".interval", OPT_SECONDS, offsetof(collector_config, interval), d->interval ? d->interval : "0", NULL,
+         "Seconds between runs of the %s collector, rounded up to whole cycles (0: every cycle); between runs its last "
+         "result is pushed again.%s",
+         ""},
+        {".max-series", OPT_COUNT, offsetof(collector_config, max_series), "1000000", NULL,
+         "Series one run of the %s collector may make; past it the rest of that run is dropped, counted in "
+         "slurmpush_series_dropped_total and logged.%s",
+         ""},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        if (!rows[i].def) continue; /* no command: an HTTP source (native) */
+        add_row(l, (option_def){.name = ownf(l, "collector.%s%s", d->name, rows[i].suffix),
+                                .type = rows[i].type,
+                                .place = IN_COLLECTOR,
+                                .def = rows[i].def,
+                                .offset = rows[i].offset,
+                                .help = ownf(l, rows[i].help, d->name, rows[i].help_arg),
+                                .alias = rows[i].alias,
+                                .collector = index});
+    }
     for (const collector_option *o = d->options; o && o->name; o++)
         add_row(l, (option_def){.name = o->name,
                                 .type = o->type,

@@ -67,18 +67,11 @@ static void append_series(family *f, const char **values) {
     f->items[f->n++] = (series){.values = values, .value = 0};
 }
 
-/* The key is the values joined by NUL bytes; the series' value pointers point into the one
- * interned copy of that key, shared by the family and its siblings. */
-static size_t fam_slot_valid(family *f, const char *const *values);
-
-/* Label values must be UTF-8 on every path (a scrape of /metrics fails on one bad byte, a
- * Pushgateway refuses the whole push): invalid bytes become U+FFFD before the lookup, so values
- * that differ only there are one series. */
-size_t fam_slot(family *f, const char *const *values) {
-    size_t bad = 0;
-    for (size_t i = 0; i < f->nlabels; i++) bad += !utf8_valid(values[i]);
-    if (!bad) return fam_slot_valid(f, values);
+/* The series of values that are not all valid UTF-8: looked up (or made) under the values with
+ * U+FFFD for the invalid bytes, so values that differ only there are one series. */
+static size_t slot_of_invalid(family *f, const char *const *values) {
     const char **clean = xcalloc(f->nlabels, sizeof *clean);
+    size_t bad = 0;
     for (size_t i = 0; i < f->nlabels; i++) {
         if (utf8_valid(values[i])) {
             clean[i] = values[i];
@@ -87,16 +80,27 @@ size_t fam_slot(family *f, const char *const *values) {
         char *out = xmalloc(3 * strlen(values[i]) + 1);
         utf8_sanitize(values[i], out);
         clean[i] = out;
+        bad++;
     }
-    size_t before = f->n, slot = fam_slot_valid(f, clean);
-    if (f->n > before) f->utf8_replaced += bad; /* counted once per series made, not per line */
+    size_t before = f->n, slot = fam_slot(f, clean); /* clean values: found or made, never back here */
+    if (f->n > before) f->utf8_replaced += bad;      /* counted once per series made, not per line */
     for (size_t i = 0; i < f->nlabels; i++)
         if (clean[i] != values[i]) free((char *)clean[i]);
     free(clean);
     return slot;
 }
 
-static size_t fam_slot_valid(family *f, const char *const *values) {
+static bool all_utf8(const family *f, const char *const *values) {
+    for (size_t i = 0; i < f->nlabels; i++)
+        if (!utf8_valid(values[i])) return false;
+    return true;
+}
+
+/* The key is the values joined by NUL bytes; the series' value pointers point into the one
+ * interned copy of that key, shared by the family and its siblings. Label values must be UTF-8 on
+ * every path (a scrape of /metrics fails on one bad byte, a Pushgateway refuses the whole push):
+ * only valid keys are interned, so a hit needs no check and a miss checks once. */
+size_t fam_slot(family *f, const char *const *values) {
     char stack[512];
     size_t lens[16], klen = 0;
     for (size_t i = 0; i < f->nlabels; i++) {
@@ -115,6 +119,10 @@ static size_t fam_slot_valid(family *f, const char *const *values) {
         return f->last_slot;
     }
     long idx = htab_find(&f->index, key, klen);
+    if (idx < 0 && !all_utf8(f, values)) {
+        if (key != stack) free(key);
+        return slot_of_invalid(f, values);
+    }
     if (idx < 0) {
         char *kept = arena_strndup(f->mem, key, klen);
         const char **vals = arena_alloc(f->mem, (f->nlabels ? f->nlabels : 1) * sizeof(char *));

@@ -502,10 +502,11 @@ def expected_node_detail(lines):
     return exp
 
 
-def expected_queue(lines, got):
-    """The queue families. Waits are measured against the moment slurmpush's output was complete, which
-    only its output knows: it is read back from a partition's wait sum (sum = count x now - sum of the
-    submit times), then every quantile, sum and count is computed here from the raw times."""
+def expected_queue(lines, got, stamp=None):
+    """The queue families. Waits are measured against the moment slurmpush's output was complete: the
+    samples' own timestamp where the output carries one (--dry-run text), else (a receiver's query) it is
+    read back from a partition's wait sum (sum = count x now - sum of the submit times). Every quantile,
+    sum and count is then computed here from the raw times."""
     import time
 
     def when(text):
@@ -530,7 +531,7 @@ def expected_queue(lines, got):
                 starts[p].append(when(start))
     nows = [(got.get("slurm_partition_jobs_pending_wait_seconds_sum", {}).get((("partition", p),), 0) + sum(v)) / len(v)
             for p, v in submits.items() if v]
-    now = nows[0] if nows else time.time()
+    now = stamp if stamp is not None else nows[0] if nows else time.time()
     for p in set(submits) | set(starts):
         for fam, values in (("slurm_partition_jobs_pending_wait_seconds", [now - t for t in submits[p]]),
                             ("slurm_partition_jobs_start_delay_seconds", [t - now for t in starts[p]])):
@@ -708,11 +709,16 @@ def main():
         exp.update(expected_fairshare(open(a.sshare, encoding="utf-8", errors="replace").read().splitlines(), a.fairshare_users))
     ignore = set(a.ignore_label)
     if a.metrics:
-        got = parse_text(sys.stdin.buffer.read().decode("utf-8", "replace") if a.metrics == "-" else open(a.metrics, encoding="utf-8", errors="replace").read(), ignore)
+        text = sys.stdin.buffer.read().decode("utf-8", "replace") if a.metrics == "-" else \
+            open(a.metrics, encoding="utf-8", errors="replace").read()
+        got = parse_text(text, ignore)
+        m = re.search(r"^slurm_partition_jobs_pending_wait_seconds_count\{.*\} \S+ (\d+)$", text, re.M)
+        stamp = int(m.group(1)) / 1000 if m else None
     else:
         got = query_api(a.prometheus, a.match, ignore)
     if a.queue:
-        exp.update(expected_queue(open(a.queue, encoding="utf-8", errors="replace").read().splitlines(), got))
+        exp.update(expected_queue(open(a.queue, encoding="utf-8", errors="replace").read().splitlines(), got,
+                                  stamp if a.metrics else None))
     problems = compare(exp, got, sorted(exp))
     # a family slurmpush emits that nothing here counts is a family no test checks
     unchecked = sorted(f for f in got if f.startswith("slurm_") and f not in exp and not SELF_METRIC.search(f))

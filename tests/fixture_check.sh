@@ -1,20 +1,16 @@
 #!/bin/bash
 # fixture_check.sh SLURMPUSH DIR — replay a fixture set through slurmpush (--dry-run, each
 # collector's command replaced by cat of its output) and compare every family with an
-# independent count. Which collector reads which file comes from `slurmpush --list-collectors`
-# (its fixture stem: DIR/STEM.txt); a collector whose file the set lacks is switched off.
+# independent count. Which collector reads which file comes from fixture_args.sh (the fixture stem
+# of `slurmpush --list-collectors`: DIR/STEM.txt); a collector whose file the set lacks is switched off.
 set -euo pipefail
 bin=$1 dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
-opts=() counts=()
-while IFS=$'\t' read -r name _default _interval stem _families command; do
-  if [ "$command" != - ] && [ -f "$dir/$stem.txt" ]; then
-    opts+=("--collector.$name" "--collector.$name.command=cat $dir/$stem.txt")
-    counts+=(--input "$stem=$dir/$stem.txt")
-  else
-    opts+=("--collector.$name=false")
-  fi
-done < <("$bin" --list-collectors)
+mapfile -t opts < <(bash "$here/fixture_args.sh" "$bin" "$dir")
+counts=() # each collector's file, for the independent count
+for o in "${opts[@]}"; do
+  case $o in --collector.*.command=cat\ *) f=${o#*=cat }; counts+=(--input "$(basename "$f" .txt)=$f") ;; esac
+done
 out=$("$bin" --dry-run --label cluster=fixture "${opts[@]}")
 printf '%s\n' "$out" | python3 "$here/check_counts.py" "${counts[@]}" --metrics -
 # every served series carries the --label

@@ -9,6 +9,7 @@ either computed or listed, and slurmpush has no series under Slurm's names that 
 The scheduler families are compared by name only here: sdiag text and the endpoint were read a
 moment apart (a backfill cycle ran between); their values are checked against the sdiag text by
 check_counts.py. With --live the same comparison runs on a live lab's output (tests/integration/modern.sh)."""
+import os
 import re
 import subprocess
 import sys
@@ -89,7 +90,9 @@ if BIN == "--live":  # native_names.py --live FIX README OURS BODIES_DIR: a lab'
     compare("live", open(ours_file).read(), {ep: open(f"{bodies_dir}/metrics-{ep}.txt").read() for ep in ENDPOINTS}, kinds)
 else:
     for capture, cli in (("slurm-26.05.5", "lab-26.05"), ("slurm-26.05.5/states", "lab-26.05-states")):
-        run = subprocess.run([BIN, "--dry-run", "--collector.info=false", "--collector.controller=false", "--collector.node-detail=false", "--collector.gres=false", "--collector.diags", "--collector.jobs.users-accts",
+        only = subprocess.run(["bash", os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixture_args.sh"), BIN, "-",
+                               "only", "jobs", "nodes", "diags"], capture_output=True, text=True, check=True).stdout.split()
+        run = subprocess.run([BIN, "--dry-run", *only, "--collector.diags", "--collector.jobs.users-accts",
                               f"--collector.jobs.command=cat {FIX}/{cli}/squeue.txt",
                               f"--collector.nodes.command=cat {FIX}/{cli}/sinfo.txt",
                               f"--collector.diags.command=cat {FIX}/{cli}/sdiag.txt"],

@@ -51,8 +51,15 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 URL = f"http://127.0.0.1:{server.server_address[1]}"
 
 
+def only(*names):
+    """--collector.X=false for every collector but these (fixture_args.sh): later collectors change nothing here."""
+    out = subprocess.run(["bash", os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixture_args.sh"), BIN, "-",
+                          "only", *names], capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
 def run(*extra):
-    p = subprocess.run([BIN, "--dry-run", "--collector.jobs=false", "--collector.nodes=false", "--collector.info=false", "--collector.controller=false", "--collector.node-detail=false", "--collector.gres=false",
+    p = subprocess.run([BIN, "--dry-run", *only("native"),
                         "--collector.native", f"--collector.native.url={URL}", *extra],
                        capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout, p.stderr

@@ -4,13 +4,15 @@
 set -eu
 bin=$1 fix=$2
 here=$(cd "$(dirname "$0")" && pwd)
+# the jobs and nodes collectors (and those a command line below switches on), none of the others
+ONLY=$(bash "$here/fixture_args.sh" "$bin" - only jobs nodes | tr '\n' ' ')
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 rc=0
 
 # 1. the Slurm 22.05 lab, seed text mode: its own line formats of squeue and sinfo
 lab=$fix/slurm-22.05
-"$bin" --dry-run --collector.info=false --collector.controller=false --collector.node-detail=false --collector.gres=false --slurm.squeue-cli="cat $lab/squeue-rivosinc-fallback.txt" --slurm.sinfo-cli="cat $lab/sinfo-rivosinc-fallback.txt" > "$out"
+"$bin" --dry-run $ONLY --slurm.squeue-cli="cat $lab/squeue-rivosinc-fallback.txt" --slurm.sinfo-cli="cat $lab/sinfo-rivosinc-fallback.txt" > "$out"
 python3 "$here/parity_seed.py" "$out" "$fix/seed/expected/seed-v1.7.0-cli-mode-on-slurm-22.05.prom" \
   --only '^slurm_(user|account_job|partition|feature|pending|cpu|mem|node|job_scrape)' \
   --skip "slurm_mem_alloc=B9, Slurm's AllocMem, not Real - Free (the seed's line format has none: 0)" \
@@ -18,7 +20,7 @@ python3 "$here/parity_seed.py" "$out" "$fix/seed/expected/seed-v1.7.0-cli-mode-o
 
 # 2. the seed's own fixtures: JSON mode (openapi v0.0.37 squeue/sinfo; sdiag data_parser v0.0.39; licenses), sacctmgr
 s=$fix/seed
-"$bin" --dry-run --collector.info=false --collector.controller=false --collector.node-detail=false --collector.gres=false --slurm.cli-fallback=false --slurm.squeue-cli="cat $s/squeue_out.json" --slurm.sinfo-cli="cat $s/sinfo_out.json" \
+"$bin" --dry-run $ONLY --slurm.cli-fallback=false --slurm.squeue-cli="cat $s/squeue_out.json" --slurm.sinfo-cli="cat $s/sinfo_out.json" \
   --slurm.collect-licenses --slurm.lic-cli="cat $s/license_out.json" --slurm.collect-diags --slurm.diag-cli="cat $s/sdiag.json" \
   --slurm.collect-limits --slurm.sacctmgr-cli="cat $s/sacctmgr.txt" > "$out"
 python3 "$here/parity_seed.py" "$out" "$s/expected/seed-v1.7.0-on-own-fixtures.prom" \

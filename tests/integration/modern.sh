@@ -28,13 +28,9 @@ export PATH="$ROOT-bin:$PATH"
 VERSION=$(sinfo --version | awk '{ print $2 }')
 ok "lab up: Slurm $VERSION, $(sinfo -h -N | wc -l) node lines, $(squeue -h -t all | wc -l) jobs"
 
-# every CLI collector (not native, which reads HTTP), each command teed for the count
-ALL=() INPUTS=()
-while IFS=$'\t' read -r name _default _interval stem _families command; do
-  [ "$command" = - ] && continue
-  ALL+=("--collector.$name" "--collector.$name.command=$HERE/tee-cmd.sh $WORK/$stem.txt $command")
-  INPUTS+=(--input "$stem=$WORK/$stem.txt")
-done < <("$BIN" --list-collectors)
+# every CLI collector, its output kept for the independent count (collectors.sh)
+source "$HERE/collectors.sh"
+tee_every_collector "$BIN" "$WORK"
 "$BIN" --dry-run --label cluster=modern "${ALL[@]}" > "$WORK/text.prom" 2> "$WORK/text.log"
 check "text mode: every collector succeeded (exit 0)" test $? = 0
 check "text mode: no collector logged an error" bash -c "! grep -q level=error '$WORK/text.log'"
@@ -61,7 +57,8 @@ check "JSON mode keeps the finished jobs (squeue --states=all --json)" grep -q '
 if [ "$SUITE" = sid ]; then
   # Slurm's own endpoint and slurmpush's CLI families, read at the same moment (no job changes state between)
   for ep in jobs nodes partitions scheduler jobs-users-accts; do curl-native "$ep" > "$WORK/metrics-$ep.txt"; done
-  "$BIN" --dry-run --collector.info=false --collector.diags --collector.jobs.users-accts > "$WORK/cli.prom" 2>/dev/null
+  mapfile -t CLI_ONLY < <(bash "$HERE/../fixture_args.sh" "$BIN" - only jobs nodes diags)
+  "$BIN" --dry-run "${CLI_ONLY[@]}" --collector.diags --collector.jobs.users-accts > "$WORK/cli.prom" 2>/dev/null
   for ep in jobs nodes partitions; do curl-native "$ep" > "$WORK/after-$ep.txt"; done
   same=1
   for ep in jobs nodes partitions; do cmp -s <(grep -v free "$WORK/metrics-$ep.txt") <(grep -v free "$WORK/after-$ep.txt") || same=0; done
@@ -69,7 +66,8 @@ if [ "$SUITE" = sid ]; then
   check "Slurm's families from the CLI equal Slurm's endpoint, series by series" \
     python3 "$HERE/../native_names.py" --live - "$HERE/../../README.md" "$WORK/cli.prom" "$WORK"
   # the native collector, run in the cluster's namespace (slurmctld's port is there)
-  ip netns exec "slurm-$SUITE" "$BIN" --dry-run --collector.jobs=false --collector.nodes=false --collector.info=false --collector.controller=false --collector.node-detail=false --collector.gres=false \
+  mapfile -t NATIVE_ONLY < <(bash "$HERE/../fixture_args.sh" "$BIN" - only native)
+  ip netns exec "slurm-$SUITE" "$BIN" --dry-run "${NATIVE_ONLY[@]}" \
     --collector.native > "$WORK/native.prom" 2> "$WORK/native.log"
   check "native collector: exit 0" test $? = 0
   # values for jobs, nodes and partitions (the cluster holds still; free memory moves); names for the scheduler's

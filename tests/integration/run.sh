@@ -30,16 +30,9 @@ if [ "$(squeue -h -t all | wc -l)" -lt 10 ]; then bash "$LAB/slurm-jobs.sh" > "$
 bash "$LAB/metrics-up.sh" > "$WORK/metrics-up.log" 2>&1 || { cat "$WORK/metrics-up.log"; bad "receivers up"; exit 1; }
 ok "lab up: $(sinfo -h -N | wc -l) node lines, $(squeue -h -t all | wc -l) jobs"
 
-# every collector of the registry, its output kept for the independent count (tee-cmd.sh)
-default_of() { "$BIN" --list-collectors | awk -F'\t' -v c="$1" '$1 == c { print $6 }'; }
-ALL=() INPUTS=()
-while IFS=$'\t' read -r name _default _interval stem _families command; do
-  [ "$command" = - ] && continue # an HTTP source (native): tests/native_test.py and the 26.05 lab
-  ALL+=("--collector.$name" "--collector.$name.command=$HERE/tee-cmd.sh $WORK/$stem.txt $command")
-  INPUTS+=(--input "$stem=$WORK/$stem.txt")
-done < <("$BIN" --list-collectors)
-SQ="$HERE/tee-cmd.sh $WORK/squeue.txt $(default_of jobs)"
-SI="$HERE/tee-cmd.sh $WORK/sinfo.txt $(default_of nodes)"
+# every CLI collector, its output kept for the independent count (collectors.sh)
+source "$HERE/collectors.sh"
+tee_every_collector "$BIN" "$WORK"
 
 # ---- one cycle of every collector to all three receivers
 "$BIN" --once --label cluster=$CLUSTER "${ALL[@]}" \
