@@ -23,17 +23,7 @@ if [ -d "$DIR" ] && [ ! -f "$STATE/suite" ] && [ -n "$(ls -A "$DIR" 2>/dev/null)
 fi
 [ -f "$STATE/suite" ] && [ "$(cat "$STATE/suite")" != "$SUITE" ] && { echo "$DIR is a $(cat "$STATE/suite") root" >&2; exit 2; }
 
-mounts_under() {
-  local d=${1%/}
-  awk -v d="$d" '{ m = $5; gsub(/\\040/, " ", m)
-    if (m == d || index(m, d "/") == 1) { n = gsub("/", "/", m); print n "\t" NR "\t" m } }' /proc/self/mountinfo |
-    sort -t "$(printf '\t')" -k1,1nr -k2,2nr | cut -f3-
-}
-pids_in_root() {
-  local r=${1%/}
-  find /proc -mindepth 2 -maxdepth 2 -name root \( -lname "$r" -o -lname "$r/*" \) -printf '%h\n' 2>/dev/null |
-    sed -n 's|^/proc/\([0-9][0-9]*\)$|\1|p' | grep -vx "$$" || true
-}
+source "$(cd "$(dirname "$0")" && pwd)/modern-lib.sh" # mounts_under, pids_in_root
 in_root() { local l; l=$(readlink "/proc/$1/root" 2>/dev/null) || return 1; case "$l" in "$DIR" | "$DIR"/*) return 0 ;; esac; return 1; }
 netns_pids() { ip netns pids "$NS" 2>/dev/null | grep -vx "$$" || true; }
 # stop_pids NAME… : "name:pid" words; TERM all, wait up to 10 s, KILL the rest (each re-checked to be in DIR or NS)

@@ -52,19 +52,7 @@ die() { echo "[chroot-up $SUITE] ERROR: $*" >&2; exit 1; }
 PATH_IN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # ---------------------------------------------------------------- helpers
-# mounts_under DIR: mount points at or under DIR, deepest (then latest) first
-mounts_under() {
-  local d=${1%/}
-  awk -v d="$d" '{ m = $5; gsub(/\\040/, " ", m)
-    if (m == d || index(m, d "/") == 1) { n = gsub("/", "/", m); print n "\t" NR "\t" m } }' /proc/self/mountinfo |
-    sort -t "$(printf '\t')" -k1,1nr -k2,2nr | cut -f3-
-}
-# pids_in_root R: live processes whose /proc/PID/root is R or under it
-pids_in_root() {
-  local r=${1%/}
-  find /proc -mindepth 2 -maxdepth 2 -name root \( -lname "$r" -o -lname "$r/*" \) -printf '%h\n' 2>/dev/null |
-    sed -n 's|^/proc/\([0-9][0-9]*\)$|\1|p' | grep -vx "$$" || true
-}
+source "$HERE/modern-lib.sh" # mounts_under, pids_in_root
 umount_all() { # R: unmount everything under R, deepest first
   local m
   for _ in 1 2 3; do
