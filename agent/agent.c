@@ -21,6 +21,8 @@
 #define SLURMPUSH_VERSION "0.0.0"
 #endif
 
+enum { MAX_NOTED = 64 }; /* distinct values a collector logs once; past that, one line says so */
+
 typedef struct {
     agent *owner;
     const collector_def *def;
@@ -39,6 +41,8 @@ typedef struct {
     size_t max_series;
     int64_t last_success_ms;
     bool last_ok;
+    char *noted[MAX_NOTED]; /* values note_once has logged */
+    size_t n_noted;
 } collector_rt;
 
 struct agent {
@@ -320,11 +324,52 @@ static void note_slurm_version(agent *a, const char *version) {
            "slurm_version", version, NULL);
 }
 
+/* The enabled collector of that name, or NULL. */
+static collector_rt *find_collector(agent *a, const char *name) {
+    for (size_t i = 0; i < a->n_collectors; i++)
+        if (!strcmp(a->collectors[i].def->name, name)) return &a->collectors[i];
+    return NULL;
+}
+
+/* The descriptor's join: the other collector's latest success, this cycle's when it is running now
+ * (its thread replaces latest under the lock and frees the old one only after: reading under the
+ * lock is safe). */
+static void join_other(agent *a, const collector_def *d, sample_set *ss) {
+    collector_rt *other = find_collector(a, d->joins);
+    if (!other) return;
+    pthread_mutex_lock(&a->lock);
+    while (other->running && !a->cancel) pthread_cond_wait(&a->changed, &a->lock);
+    if (!a->cancel && other->latest && other->last_ok) d->join(other->latest, ss);
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* collect_env.note_once for a collector (ctx): a value is logged the first time only. */
+static void note_once(void *ctx, const char *msg, const char *value) {
+    collector_rt *rt = ctx;
+    agent *a = rt->owner;
+    pthread_mutex_lock(&a->lock);
+    bool seen = false;
+    for (size_t i = 0; i < rt->n_noted && i < MAX_NOTED && !seen; i++) seen = !strcmp(rt->noted[i], value);
+    bool log = !seen && rt->n_noted <= MAX_NOTED;
+    if (log && rt->n_noted < MAX_NOTED) rt->noted[rt->n_noted] = xstrdup(value);
+    if (log) rt->n_noted++;
+    pthread_mutex_unlock(&a->lock);
+    if (!log) return;
+    if (rt->n_noted > MAX_NOTED)
+        log_kv(LOG_WARN, "more distinct values to note than slurmpush keeps: no more are logged", "collector", rt->def->name,
+               NULL);
+    else
+        log_kv(LOG_WARN, msg, "collector", rt->def->name, "value", value, NULL);
+}
+
 static void *collector_thread(void *arg) {
     collector_rt *rt = arg;
     agent *a = rt->owner;
     run_result res;
-    sample_set *ss = collector_run(rt->def, rt->argv, a->cfg, &a->env, &a->cancel, &res);
+    collect_env env = a->env;
+    env.note_once = note_once;
+    env.note_ctx = rt;
+    sample_set *ss = collector_run(rt->def, rt->argv, a->cfg, &env, &a->cancel, &res);
     if (a->cancel) { /* stopping: a run cut short is not a failure, and publishes nothing */
         ss_free(ss);
         pthread_mutex_lock(&a->lock);
@@ -333,6 +378,7 @@ static void *collector_thread(void *arg) {
         pthread_mutex_unlock(&a->lock);
         return NULL;
     }
+    if (res.status == RUN_OK && rt->def->join) join_other(a, rt->def, ss);
     size_t dropped = res.status == RUN_OK ? ss_cap_series(ss, rt->max_series) : 0;
     if (dropped)
         log_kv(LOG_WARN, "collector made more series than its cap: the rest of this run is dropped", "collector", rt->def->name,
@@ -489,7 +535,7 @@ static void compose_text(agent *a, const sample_set *self, bool timestamps, buf 
     for (size_t i = 0; i < a->n_collectors; i++)
         if (a->collectors[i].latest) sets[n++] = a->collectors[i].latest;
     sets[n++] = self;
-    text_encode(sets, n, a->cfg->extra_labels, a->cfg->n_extra_labels, timestamps, out);
+    text_encode(sets, n, a->cfg->extra_labels, a->cfg->n_text_labels, timestamps, out);
     pthread_mutex_unlock(&a->lock);
     free(sets);
 }
@@ -695,6 +741,7 @@ void agent_free(agent *a) {
         ss_free(rt->latest);
         free(rt->argv);
         free(rt->duration_help);
+        for (size_t k = 0; k < rt->n_noted && k < MAX_NOTED; k++) free(rt->noted[k]);
     }
     free(a->collectors);
     ss_free(a->prev_self);

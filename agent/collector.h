@@ -18,6 +18,10 @@
 typedef struct {
     trace_table *traces;  /* NULL unless --trace.enabled */
     const void *settings; /* the collector's own option struct, filled from its option rows */
+    /* Logs msg with value the first time this collector notes that value in this process (a
+     * state flag no Slurm slurmpush knows printed, say), never again; NULL: nothing logged. */
+    void (*note_once)(void *ctx, const char *msg, const char *value);
+    void *note_ctx;
 } collect_env;
 
 /* One metric family, as the collector's descriptor declares it: ss_declare() makes the
@@ -76,6 +80,12 @@ typedef struct collector_def {
     void (*http_request)(const void *settings, http_request *req, arena *mem);
     bool dynamic_families; /* its families come from its input (the native collector): none declared */
     bool nonzero_exit_ok;  /* the command's non-zero exit is an answer (scontrol ping: a controller is down) */
+    /* Families joined from another collector's result (may be NULL): after a successful run, join()
+     * reads the latest successful result of the collector named by joins (this cycle's: waited for
+     * while it runs), read-only, and adds to out. Nothing when that collector is off or has none.
+     * A joined collector joins nothing itself. */
+    const char *joins;
+    void (*join)(const sample_set *other, sample_set *out);
     /* Checks its own options at start-up (may be NULL): non-zero, with a one-line reason, is a start-up error. */
     int (*validate)(const void *settings, char *err, size_t err_len);
 } collector_def;

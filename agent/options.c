@@ -464,6 +464,19 @@ static int validate_endpoint(endpoint_options *e, const char *url, char *err, si
     return 0;
 }
 
+/* Orders the --label pairs so that the reserved "__" ones (a receiver's __replica__) come last:
+ * remote-write sends them all, the text outputs only the first n_text_labels. */
+static void text_labels_first(config *cfg) {
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_extra_labels; i++)
+        if (strncmp(cfg->extra_labels[i].name, "__", 2)) {
+            label_pair keep = cfg->extra_labels[i];
+            memmove(&cfg->extra_labels[n + 1], &cfg->extra_labels[n], (i - n) * sizeof keep);
+            cfg->extra_labels[n++] = keep;
+        }
+    cfg->n_text_labels = n;
+}
+
 /* Checks what the table cannot: cross-field rules and formats. */
 static int validate(config *cfg, char *err, size_t errlen) {
     if (log_parse_level(cfg->log_level) < 0) {
@@ -529,8 +542,8 @@ static int validate(config *cfg, char *err, size_t errlen) {
             return -1;
         }
         *eq = '\0';
-        if (!valid_label_name(item) || !strncmp(item, "__", 2)) {
-            snprintf(err, errlen, "--label name \"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)", item);
+        if (!valid_label_name(item) || !strcmp(item, "__name__")) {
+            snprintf(err, errlen, "--label name \"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not __name__)", item);
             return -1;
         }
         if (!eq[1]) {
@@ -546,6 +559,7 @@ static int validate(config *cfg, char *err, size_t errlen) {
         cfg->extra_labels[j] = (label_pair){item, eq + 1};
         if (j == cfg->n_extra_labels) cfg->n_extra_labels++;
     }
+    text_labels_first(cfg);
     for (size_t i = 0; i < cfg->n_collectors; i++)
         if (all_collectors[i]->validate && all_collectors[i]->validate(cfg->collectors[i].settings, err, errlen)) return -1;
     cfg->cycle_seconds = cfg->interval > cfg->poll_limit ? cfg->interval : cfg->poll_limit;

@@ -90,6 +90,7 @@ typedef struct config {
     /* derived after parsing */
     label_pair *extra_labels; /* parsed --label pairs, later ones replace earlier */
     size_t n_extra_labels;
+    size_t n_text_labels; /* the first ones: without the "__" names, which only remote-write carries */
     double cycle_seconds; /* max(poll_limit, interval) */
 } config;
 

@@ -171,6 +171,12 @@ void ss_finish(sample_set *ss) {
     }
 }
 
+family *ss_find(const sample_set *ss, const char *name) {
+    for (size_t i = 0; i < ss->n; i++)
+        if (!strcmp(ss->fams[i]->name, name)) return ss->fams[i];
+    return NULL;
+}
+
 void ss_drop_families(sample_set *ss, bool (*drop)(const char *name, void *ctx), void *ctx) {
     size_t k = 0;
     for (size_t i = 0; i < ss->n; i++) {

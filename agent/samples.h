@@ -74,6 +74,8 @@ size_t ss_utf8_replaced(const sample_set *ss);
  * the series ss_finish would omit do not count) and drops the rest: returns how many it dropped.
  * Call before ss_finish, while series are still in the order they were made. */
 size_t ss_cap_series(sample_set *ss, size_t max);
+/* The family of that name in ss, or NULL. */
+family *ss_find(const sample_set *ss, const char *name);
 /* Removes the families for which drop(name, ctx) is true. */
 void ss_drop_families(sample_set *ss, bool (*drop)(const char *name, void *ctx), void *ctx);
 

@@ -117,13 +117,17 @@ static void add_series(request *r, const family *f, const series *s, const label
     Prometheus__Label **labels = arena_alloc(&r->mem, (nslots + 1) * sizeof *labels);
     Prometheus__Label *cells = arena_alloc(&r->mem, (nslots + 1) * sizeof *cells);
     size_t n = 0;
-    /* "__name__" sorts before every valid label name ('_' < 'a'; names starting "__" are reserved) */
-    prometheus__label__init(&cells[n]);
-    cells[n].name = "__name__";
-    cells[n].value = (char *)f->name;
-    labels[n] = &cells[n];
-    n++;
-    for (size_t i = 0; i < nslots; i++) {
+    bool named = false; /* "__name__" in its sorted place: a site's "__" label (__replica__) may sort either side */
+    for (size_t i = 0; i <= nslots; i++) {
+        if (!named && (i == nslots || strcmp(slots[i].name, "__name__") > 0)) {
+            prometheus__label__init(&cells[n]);
+            cells[n].name = "__name__";
+            cells[n].value = (char *)f->name;
+            labels[n] = &cells[n];
+            n++;
+            named = true;
+        }
+        if (i == nslots) break;
         const char *v = slot_value(&slots[i], s);
         if (!*v) continue; /* an empty value means "no such label" */
         prometheus__label__init(&cells[n]);
@@ -154,7 +158,7 @@ static void add_series(request *r, const family *f, const series *s, const label
 static bool family_names_valid(const family *f, const label_slot *slots, size_t nslots) {
     if (!valid_metric_name(f->name)) return false;
     for (size_t i = 0; i < nslots; i++)
-        if (!valid_label_name(slots[i].name) || !strncmp(slots[i].name, "__", 2)) return false;
+        if (!valid_label_name(slots[i].name) || (slots[i].family_index >= 0 && !strncmp(slots[i].name, "__", 2))) return false;
     return true;
 }
 

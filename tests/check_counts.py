@@ -439,6 +439,17 @@ def expected_reservations(lines):
     return exp
 
 
+def expected_reservation_states(exp):
+    """Each reserved node counted under its base state, as node-detail read it."""
+    state = {dict(key)["node"]: dict(key)["state"] for key in exp.get("slurm_node_state", {})}
+    out = defaultdict(lambda: defaultdict(float))
+    for key in exp.get("slurm_reservation_node_info", {}):
+        k = dict(key)
+        if k["node"] in state:
+            out["slurm_reservation_nodes_state"][(("reservation", k["reservation"]), ("state", state[k["node"]]))] += 1
+    return out
+
+
 def gres_entries(text):
     """'gpu:a100:2(S:0-1),mps:1K' -> [(gpu, a100, 2), (mps, '', 1024)]"""
     if text in ("", "(null)", "N/A"):
@@ -705,6 +716,8 @@ def main():
         exp.update(expected_node_detail(open(a.nodes_detail, encoding="utf-8", errors="replace").read().splitlines()))
     if a.reservations:
         exp.update(expected_reservations(open(a.reservations, encoding="utf-8", errors="replace").read().splitlines()))
+    if a.reservations and a.nodes_detail:
+        exp.update(expected_reservation_states(exp))
     if a.sshare:
         exp.update(expected_fairshare(open(a.sshare, encoding="utf-8", errors="replace").read().splitlines(), a.fairshare_users))
     ignore = set(a.ignore_label)

@@ -26,7 +26,7 @@ for alias in slurm.squeue-cli slurm.sinfo-cli slurm.collect-licenses slurm.lic-c
   slurm.collect-limits slurm.sacctmgr-cli; do
   check "--help names the seed's spelling --$alias" bash -c "'$BIN' --help | grep -qF -- '[also --$alias]'"
 done
-for args in "--bogus" "--remote-write.url=nope" "--label=a-b=c" "--slurm.poll-limit=-3" "-web.log-level=loud"; do
+for args in "--bogus" "--remote-write.url=nope" "--label=a-b=c" "--label=__name__=x" "--slurm.poll-limit=-3" "-web.log-level=loud"; do
   "$BIN" $args >/dev/null 2>/tmp/slurmpush-cli-err.$$; rc=$?
   check "start-up error for $args (exit 2, one clear line)" test $rc = 2 -a "$(wc -l </tmp/slurmpush-cli-err.$$)" = 1
 done
@@ -62,6 +62,12 @@ out=$("$BIN" "${FIXARGS[@]}" --dry-run --slurm.squeue-cli="false" --slurm.sinfo-
 check "failing command is logged in logfmt" has 'level=error msg="collector failed" collector=jobs' "$out"
 check "missing command is logged with its reason" has 'collector=nodes command=/nonexistent/sinfo error="cannot start: No such file or directory"' "$out"
 
+# HA pairs: a receiver's __replica__ label is accepted; it goes to remote-write only (the text outputs leave it out)
+out=$("$BIN" "${FIXARGS[@]}" --dry-run --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --label cluster=c1 --label __replica__=ctl2 2>/dev/null); rc=$?
+check "--label __replica__=… is accepted" test $rc = 0
+check "the text output carries --label cluster" has '^slurm_cpus_total\{cluster="c1"\} 10 ' "$out"
+check "the text output leaves __replica__ out" lacks '__replica__' "$out"
+
 # --once against a receiver that is not there fails (bounded by the request timeout)
 "$BIN" "${FIXARGS[@]}" --once --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --remote-write.url=http://127.0.0.1:1/api/v1/write \
   --remote-write.timeout=1 >/dev/null 2>&1; rc=$?
@@ -83,6 +89,19 @@ t0=$(date +%s.%N); kill -TERM $pid; wait $pid; rc=$?; t1=$(date +%s.%N)
 check "SIGTERM: exit 0" test $rc = 0
 check "SIGTERM: stops within 3 s even with a command running" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3) }'
 check "SIGTERM: the running command is gone" bash -c "! pgrep -f '^sleep $HANG2$' >/dev/null"
+
+# a node state flag slurmpush does not know is kept and logged once, not once a cycle
+RH=$(dirname "$FIX")/reservation-hostlists
+mapfile -t RHARGS < <(bash "$(dirname "$0")/fixture_args.sh" "$BIN" "$RH")
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BIN" "${RHARGS[@]}" --web.listen-address=127.0.0.1:$port --slurm.poll-limit=1 --web.log-level=debug 2>/tmp/slurmpush-cli-log.$$ &
+pid=$!
+for i in $(seq 100); do test "$(grep -c 'msg="collector done" collector=node-detail' /tmp/slurmpush-cli-log.$$)" -ge 3 && break; sleep 0.1; done
+check "an unknown flag is served" bash -c "curl -s http://127.0.0.1:$port/metrics | grep -q 'slurm_node_state_flag{flag=\"quantum_entangled\",node=\"c10\"} 1'"
+kill -TERM $pid; wait $pid
+check "three node-detail runs" test "$(grep -c 'msg="collector done" collector=node-detail' /tmp/slurmpush-cli-log.$$)" -ge 3
+check "an unknown flag is logged once" test "$(grep -c 'value=quantum_entangled' /tmp/slurmpush-cli-log.$$)" = 1
+rm -f /tmp/slurmpush-cli-log.$$
 
 echo "$passes passed, $fails failed"
 test $fails = 0

@@ -10,7 +10,7 @@
 #include "../collector.h"
 #include "../hostlist.h"
 
-enum { R_INFO, R_START, R_END, R_NODES, R_CORES, R_NODE, N_RESV };
+enum { R_INFO, R_START, R_END, R_NODES, R_CORES, R_NODE, R_NODES_STATE, N_RESV };
 
 static const family_def reservations_families[] = {
     [R_INFO] = {.name = "slurm_reservation_info",
@@ -38,7 +38,13 @@ static const family_def reservations_families[] = {
                 .type = METRIC_GAUGE,
                 .labels = LABELS("reservation", "node"),
                 .help = "1 per node of the reservation (Nodes= expanded)",
-                .doc = "1 per node (the host list expanded); join with `slurm_node_state` for the nodes' states"},
+                .doc = "1 per node (the host list expanded)"},
+    [R_NODES_STATE] = {.name = "slurm_reservation_nodes_state",
+                       .type = METRIC_GAUGE,
+                       .labels = LABELS("reservation", "state"),
+                       .help = "Nodes of the reservation by base state (from the node-detail collector's latest run)",
+                       .doc = "the reservation's nodes counted by `slurm_node_state`'s base state; needs the node-detail "
+                              "collector (on by default): its run of the same cycle, or its latest"},
     [N_RESV] = {0},
 };
 
@@ -106,6 +112,34 @@ static int reservations_line(void *state, char *line, size_t len, char *why, siz
     return n < 0 ? -1 : 0;
 }
 
+/* node's series in node-detail's slurm_node_state (sorted by node, then state: one per node), or NULL. */
+static const series *node_state_of(const family *states, const char *node) {
+    size_t lo = 0, hi = states->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(states->items[mid].values[0], node);
+        if (!c) return &states->items[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* slurm_reservation_nodes_state: each node of each reservation counted under its base state.
+ * A node that node-detail did not list (it left the cluster meanwhile) is counted nowhere. */
+static void reservations_join(const sample_set *node_detail, sample_set *out) {
+    const family *states = ss_find(node_detail, "slurm_node_state");
+    family *members = ss_find(out, reservations_families[R_NODE].name);
+    family *by_state = ss_find(out, reservations_families[R_NODES_STATE].name);
+    if (!states || !members || !by_state) return;
+    for (size_t i = 0; i < members->n; i++) {
+        const series *node = node_state_of(states, members->items[i].values[1]);
+        if (node) FAM_ADD(by_state, 1, members->items[i].values[0], node->values[1]);
+    }
+}
+
 const collector_def reservations_collector = {
     .name = "reservations",
     .summary = "reservations: state, times, size (scontrol show reservation -o)",
@@ -119,4 +153,6 @@ const collector_def reservations_collector = {
     .state_size = sizeof(reservations_state),
     .begin = reservations_begin,
     .parse_line = reservations_line,
+    .joins = "node-detail",
+    .join = reservations_join,
 };

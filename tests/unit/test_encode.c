@@ -160,6 +160,35 @@ static void test_remote_write_roundtrip(void **st) {
     ss_free(ss);
 }
 
+/* HA pairs: a site's reserved "__" labels (Mimir's __replica__) reach remote-write with every label
+ * still in order, wherever they sort against __name__; a family's own "__" label is still refused. */
+static void test_remote_write_reserved_site_labels(void **st) {
+    (void)st;
+    sample_set *ss = example_set();
+    label_pair extra[] = {{"cluster", "c1"}, {"__replica__", "ctl2"}, {"__A", "x"}};
+    captured c = {0};
+    rw_stats stats;
+    const sample_set *sets[] = {ss};
+    rw_encode(sets, 1, extra, 3, 2000, false, capture, &c, &stats);
+    assert_int_equal(stats.invalid_skipped, 0);
+    Prometheus__TimeSeries *t = c.reqs[0]->timeseries[0];
+    const char *want[] = {"__A", "__name__", "__replica__", "cluster", "state", "username"};
+    assert_int_equal(t->n_labels, 6);
+    for (size_t k = 0; k < 6; k++) assert_string_equal(t->labels[k]->name, want[k]);
+    assert_string_equal(t->labels[2]->value, "ctl2");
+    free_captured(&c);
+    ss_free(ss);
+    sample_set *bad = ss_new(5);
+    FAM_SET(ss_family(bad, "m", "h", METRIC_GAUGE, "__secret", NULL), 1, "v");
+    ss_finish(bad);
+    captured c2 = {0};
+    const sample_set *bad_sets[] = {bad};
+    rw_encode(bad_sets, 1, extra, 3, 2000, false, capture, &c2, &stats);
+    assert_int_equal(stats.invalid_skipped, 1);
+    free_captured(&c2);
+    ss_free(bad);
+}
+
 static void test_remote_write_values_and_empty_labels(void **st) {
     (void)st;
     sample_set *ss = ss_new(5);
@@ -311,6 +340,7 @@ int main(void) {
         cmocka_unit_test(test_text_golden),
         cmocka_unit_test(test_text_merges_same_family_across_sets),
         cmocka_unit_test(test_remote_write_roundtrip),
+        cmocka_unit_test(test_remote_write_reserved_site_labels),
         cmocka_unit_test(test_remote_write_values_and_empty_labels),
         cmocka_unit_test(test_remote_write_batches),
         cmocka_unit_test(test_stale_nan_bits),
