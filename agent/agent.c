@@ -5,6 +5,7 @@
 #include <regex.h>
 #include <zlib.h>
 #include <pthread.h>
+#include <systemd/sd-daemon.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -645,9 +646,17 @@ static void deadline_after(struct timespec *ts, double seconds) {
     if (ts->tv_nsec >= 1000000000L) ts->tv_sec++, ts->tv_nsec -= 1000000000L;
 }
 
+/* Under systemd's watchdog (WatchdogSec=), how often the loop must say it is alive; 0: not watched. */
+static double watchdog_period(void) {
+    uint64_t usec = 0;
+    return sd_watchdog_enabled(0, &usec) > 0 ? (double)usec / 2e6 : 0;
+}
+
 int agent_run(agent *a) {
     log_kv(LOG_INFO, "starting", "version", SLURMPUSH_VERSION, "cycle_seconds", LOG_DBL(a->cfg->cycle_seconds), "collectors",
            LOG_INT(a->n_collectors), "remote_write_endpoints", LOG_INT(a->n_remote_write), NULL);
+    sd_notify(0, "READY=1"); /* listener up, endpoints started: a Type=notify unit is now active */
+    double watchdog = watchdog_period(), next_ping = 0;
     double next = mono_seconds();
     for (;;) {
         start_collectors(a);
@@ -666,8 +675,13 @@ int agent_run(agent *a) {
                 pthread_mutex_lock(&a->lock);
                 continue;
             }
-            double left = next - mono_seconds();
+            double now_s = mono_seconds(), left = next - now_s;
+            if (watchdog > 0 && now_s >= next_ping) { /* from the loop itself: a stuck loop stops the pings */
+                sd_notify(0, "WATCHDOG=1");
+                next_ping = now_s + watchdog;
+            }
             if (left <= 0) break;
+            if (watchdog > 0 && left > next_ping - now_s) left = next_ping - now_s;
             struct timespec until;
             deadline_after(&until, left);
             pthread_cond_timedwait(&a->changed, &a->lock, &until);
@@ -677,6 +691,7 @@ int agent_run(agent *a) {
         if (!finished && !stopping) finish_cycle(a); /* a collector is late: publish what did complete */
         if (stopping) break;
     }
+    sd_notify(0, "STOPPING=1");
     push_shutdown_markers(a);
     /* a bounded last chance for what is queued; the rest is abandoned (counted in the log) */
     double drain = a->cfg->remote_write_timeout < 5 ? a->cfg->remote_write_timeout : 5;

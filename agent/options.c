@@ -340,7 +340,7 @@ static void print_help(const option_list *l) {
     printf(
         "  --help      Show this help.\n  --version   Show the version.\n"
         "  --list-collectors  One line per collector (tab-separated): name, default, interval, fixture stem, families, command.\n"
-        "  --help-markdown, --help-metrics-markdown  The README's options and metrics tables.\n");
+        "  --help-markdown, --help-metrics-markdown, --help-man  The README's options and metrics tables; the man page.\n");
 }
 
 static void print_markdown_text(const char *s) {
@@ -363,6 +363,64 @@ static void print_help_markdown(const option_list *l) {
         if (o->alias) printf(" Also `--%s`.", o->alias);
         printf(" |\n");
     }
+}
+
+/* Text for a troff line: backslashes and dashes escaped, a leading '.' or '\'' defused. */
+static void print_man_text(const char *s) {
+    if (*s == '.' || *s == '\'') printf("\\&");
+    for (const char *p = s; *p; p++) printf(*p == '\\' ? "\\e" : *p == '-' ? "\\-" : "%c", *p);
+}
+
+/* --help-man: slurmpush(8), its options and collectors from the same tables as --help. */
+static void print_help_man(const option_list *l) {
+    printf(".TH SLURMPUSH 8 \"\" \"slurmpush %s\" \"System Administration\"\n"
+           ".SH NAME\nslurmpush \\- Slurm state to Prometheus remote\\-write, a Pushgateway and /metrics\n"
+           ".SH SYNOPSIS\n.B slurmpush\n[\\fIoptions\\fR]\n"
+           ".SH DESCRIPTION\nslurmpush runs on a Slurm login or controller node. Every cycle it runs the Slurm commands of\n"
+           "its collectors (never through a shell, each at most once a cycle, each with a timeout), turns their\n"
+           "output into Prometheus series, pushes them by remote\\-write (protobuf, snappy) or to a Pushgateway,\n"
+           "and serves them on /metrics. Job wrappers may POST per\\-job process samples to /trace\n"
+           "(see \\fBslurmpush\\-trace\\fR(1)). Logs go to standard error in logfmt.\n"
+           ".PP\nOptions take \\fB\\-\\-name=value\\fR or \\fB\\-\\-name value\\fR; the seed exporter's single\\-dash\n"
+           "spellings work too. An option with an environment variable reads it when the option is not given.\n"
+           ".SH OPTIONS\n",
+           SLURMPUSH_VERSION);
+    for (size_t i = 0; i < l->n; i++) {
+        const option_def *o = &l->rows[i];
+        if (i == l->n_global) printf(".SS Collector options\n");
+        printf(".TP\n.B \\-\\-");
+        print_man_text(o->name);
+        printf("=\\fI%s\\fR\n", type_word(o->type));
+        print_man_text(o->help);
+        if (o->place == IN_ENDPOINT) print_man_text(PER_ENDPOINT_NOTE);
+        if (o->def && *o->def) printf(" Default: \\fB"), print_man_text(o->def), printf("\\fR.");
+        if (o->env) printf(" Environment: \\fB%s\\fR.", o->env);
+        if (o->alias) printf(" Also \\fB\\-\\-"), print_man_text(o->alias), printf("\\fR.");
+        printf("\n");
+    }
+    printf(".TP\n.B \\-\\-help\nShow the options.\n.TP\n.B \\-\\-version\nShow the version.\n"
+           ".TP\n.B \\-\\-list\\-collectors\nOne line per collector, tab\\-separated: name, default, interval, fixture "
+           "stem, families, command.\n"
+           ".TP\n.B \\-\\-help\\-markdown\\fR, \\fB\\-\\-help\\-metrics\\-markdown\\fR, \\fB\\-\\-help\\-man\n"
+           "The README's options and metrics tables; this page.\n.SH COLLECTORS\n");
+    for (size_t i = 0; all_collectors[i]; i++) {
+        const collector_def *d = all_collectors[i];
+        printf(".TP\n.B ");
+        print_man_text(d->name);
+        printf("\n");
+        print_man_text(d->summary);
+        printf(". %s", d->enabled_by_default ? "On by default" : "Off by default");
+        if (d->interval && strcmp(d->interval, "0")) printf(", every %s s", d->interval);
+        printf(".\n");
+    }
+    printf(".SH SIGNALS\n.TP\n.B SIGTERM\\fR, \\fBSIGINT\nStop: running commands are ended, pushes in flight are "
+           "finished or spooled, every live series is marked stale.\n"
+           ".SH EXIT STATUS\n0 on a clean stop; 1 when \\fB\\-\\-once\\fR saw a collector or a push fail; 2 on a "
+           "start\\-up error (one line on standard error says which).\n"
+           ".SH FILES\n.TP\n.I /etc/default/slurmpush\nThe options the systemd unit passes (\\fBSLURMPUSH_ARGS\\fR).\n"
+           ".TP\n.I /var/lib/slurmpush\nThe unit's state directory: the remote\\-write spool.\n"
+           ".SH SEE ALSO\n\\fBslurmpush\\-trace\\fR(1), \\fBsqueue\\fR(1), \\fBsinfo\\fR(1), \\fBscontrol\\fR(1), "
+           "\\fBsdiag\\fR(1), \\fBsshare\\fR(1), \\fBprometheus\\fR(1)\n");
 }
 
 bool valid_label_name(const char *s) {
@@ -584,6 +642,10 @@ static options_result parse_args(config *cfg, const option_list *l, int argc, ch
         }
         if (!strcmp(arg, "--help-markdown")) {
             print_help_markdown(l);
+            return OPTIONS_EXIT_OK;
+        }
+        if (!strcmp(arg, "--help-man")) {
+            print_help_man(l);
             return OPTIONS_EXIT_OK;
         }
         if (!strcmp(arg, "--help-metrics-markdown")) {
