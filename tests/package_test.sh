@@ -52,7 +52,10 @@ grep -E '^[EW]:' "$WORK/lintian.txt" | head -20
 # ---- the unit, checked against the package's own files
 mkdir -p "$WORK/unpacked" && dpkg-deb -x "$DEB" "$WORK/unpacked"
 UNIT=$WORK/unpacked/lib/systemd/system/slurmpush.service
-systemd-analyze verify --root="$WORK/unpacked" --man=no /lib/systemd/system/slurmpush.service > "$WORK/verify.txt" 2>&1
+# verify: the host's systemd units around it, the package's binary where ExecStart= names it (the man
+# page, which verify would look up with man(1), is checked from the package below)
+mkdir -p "$WORK/verify" && sed "s|=/usr/bin/slurmpush |=$WORK/unpacked/usr/bin/slurmpush |" "$UNIT" > "$WORK/verify/slurmpush.service"
+systemd-analyze verify --man=no "$WORK/verify/slurmpush.service" > "$WORK/verify.txt" 2>&1
 check "systemd-analyze verify: clean" test ! -s "$WORK/verify.txt"
 cat "$WORK/verify.txt"
 score=$(systemd-analyze security --offline=yes "$UNIT" 2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')

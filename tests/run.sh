@@ -13,12 +13,13 @@ SRC=$PWD # the stages below change directory
 stop_labs() {
   for suite in trixie sid; do bash "$SRC/tests/lab/modern-down.sh" "$suite" "/var/tmp/slurmpush-lab-$suite"; done
   bash "$SRC/tests/lab/slurm-down.sh"
+  for r in /var/tmp/slurmpush-pkg-root.*; do [ -d "$r" ] && bash "$SRC/tests/lab/debian-root.sh" down "$r"; done
   bash "$SRC/tests/lab/metrics-down.sh"
 }
 LABS_LOG="$SRC/build-labs-down.log"
 trap 'stop_labs > "$LABS_LOG" 2>&1 || true' EXIT
 trap 'exit 143' INT TERM # so that the EXIT trap runs on a signal too
-sh deploy/install-deps.sh test lab
+sh deploy/install-deps.sh test package lab
 jobs=$(nproc)
 stage "build (ASan+UBSan)"
 cmake -S . -B build-asan -DSLURMPUSH_SANITIZE=ON -DSLURMPUSH_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
