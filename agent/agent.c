@@ -1,7 +1,9 @@
 /* agent.c — cycles, collector threads, publication and delivery (see agent.h). */
 #include "agent.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <regex.h>
 #include <zlib.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include "runner.h"
 #include "selfmetrics.h"
 #include "sender.h"
+#include "state.h"
 
 #ifndef SLURMPUSH_VERSION
 #define SLURMPUSH_VERSION "0.0.0"
@@ -42,6 +45,7 @@ typedef struct {
     size_t max_series;
     int64_t last_success_ms;
     bool last_ok;
+    void *memory;           /* the descriptor's memory across runs (memory_size bytes), or NULL */
     char *noted[MAX_NOTED]; /* values note_once has logged */
     size_t n_noted;
 } collector_rt;
@@ -344,6 +348,37 @@ static void join_other(agent *a, const collector_def *d, sample_set *ss) {
     pthread_mutex_unlock(&a->lock);
 }
 
+/* After a successful run: what the collector remembers, to --state-dir (in this thread: no lock held). */
+static void save_memory(agent *a, collector_rt *rt) {
+    if (!rt->memory || !rt->def->memory_save || !a->cfg->state_dir) return;
+    json_object *doc = json_object_new_object();
+    rt->def->memory_save(rt->memory, doc);
+    char why[512];
+    if (state_save(a->cfg->state_dir, rt->def->name, doc, why, sizeof why) < 0)
+        log_kv(LOG_ERROR, "cannot save the collector's state: a restart starts its counters again", "collector", rt->def->name,
+               "error", why, NULL);
+    json_object_put(doc);
+}
+
+/* At start: the collector's memory, zeroed or restored from --state-dir. */
+static void *restore_memory(const config *cfg, const collector_def *d) {
+    if (!d->memory_size) return NULL;
+    void *memory = xcalloc(1, d->memory_size);
+    if (!cfg->state_dir || !d->memory_load) return memory;
+    json_object *doc = NULL;
+    char why[512] = "";
+    if (state_load(cfg->state_dir, d->name, &doc, why, sizeof why) < 0 || (doc && d->memory_load(memory, doc))) {
+        if (d->memory_release) d->memory_release(memory);
+        memset(memory, 0, d->memory_size);
+        log_kv(LOG_WARN, "saved state not readable: the collector starts from nothing", "collector", d->name, "error",
+               why[0] ? why : "not a document this version wrote", NULL);
+    } else if (doc) {
+        log_kv(LOG_INFO, "collector state restored", "collector", d->name, "dir", cfg->state_dir, NULL);
+    }
+    json_object_put(doc);
+    return memory;
+}
+
 /* collect_env.note_once for a collector (ctx): a value is logged the first time only. */
 static void note_once(void *ctx, const char *msg, const char *value) {
     collector_rt *rt = ctx;
@@ -370,7 +405,9 @@ static void *collector_thread(void *arg) {
     collect_env env = a->env;
     env.note_once = note_once;
     env.note_ctx = rt;
+    env.memory = rt->memory;
     sample_set *ss = collector_run(rt->def, rt->argv, a->cfg, &env, &a->cancel, &res);
+    if (res.status == RUN_OK && !a->cancel) save_memory(a, rt);
     if (a->cancel) { /* stopping: a run cut short is not a failure, and publishes nothing */
         ss_free(ss);
         pthread_mutex_lock(&a->lock);
@@ -589,6 +626,9 @@ agent *agent_new(const config *cfg, trace_table *traces) {
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->changed, NULL);
     snapshot_init(&a->snap);
+    if (cfg->state_dir && mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST)
+        log_kv(LOG_ERROR, "cannot make the state directory: counters start again at every start", "dir", cfg->state_dir, "error",
+               strerror(errno), NULL);
     /* validated at start-up: compiles */
     a->has_exclude = cfg->metrics_exclude && *cfg->metrics_exclude &&
                      regcomp(&a->exclude, cfg->metrics_exclude, REG_EXTENDED | REG_NOSUB) == 0;
@@ -616,7 +656,8 @@ agent *agent_new(const config *cfg, trace_table *traces) {
                              .argv = argv,
                              .command = command,
                              .interval = cc->interval,
-                             .max_series = (size_t)cc->max_series};
+                             .max_series = (size_t)cc->max_series,
+                             .memory = restore_memory(cfg, d)};
         buf help = {0};
         buf_printf(&help, "how long the cmd [%s] took (ms)", command);
         rt->duration_help = help.data;
@@ -757,6 +798,8 @@ void agent_free(agent *a) {
         free(rt->argv);
         free(rt->duration_help);
         for (size_t k = 0; k < rt->n_noted && k < MAX_NOTED; k++) free(rt->noted[k]);
+        if (rt->memory && rt->def->memory_release) rt->def->memory_release(rt->memory);
+        free(rt->memory);
     }
     free(a->collectors);
     ss_free(a->prev_self);

@@ -6,6 +6,7 @@
 #ifndef SLURMPUSH_COLLECTOR_H
 #define SLURMPUSH_COLLECTOR_H
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -22,6 +23,7 @@ typedef struct {
      * state flag no Slurm slurmpush knows printed, say), never again; NULL: nothing logged. */
     void (*note_once)(void *ctx, const char *msg, const char *value);
     void *note_ctx;
+    void *memory; /* what the collector keeps across runs (its descriptor's memory_size bytes), or NULL */
 } collect_env;
 
 /* One metric family, as the collector's descriptor declares it: ss_declare() makes the
@@ -86,6 +88,16 @@ typedef struct collector_def {
      * A joined collector joins nothing itself. */
     const char *joins;
     void (*join)(const sample_set *other, sample_set *out);
+    /* What the collector remembers from run to run (0: nothing), to turn snapshots into edges and
+     * counters. The agent keeps memory_size bytes for the process's life, zeroed at start or restored
+     * from --state-dir by memory_load, and lends them as env->memory. Only end() changes them, and only
+     * for a run it accepts (one collector's runs never overlap), so a failed run leaves them as the
+     * last success did; after each success the agent saves them (memory_save writes one JSON object). */
+    size_t memory_size;
+    void (*memory_save)(const void *memory, json_object *out);
+    /* Restores saved memory (zeroed before); non-zero: not a document it wrote, start from nothing. */
+    int (*memory_load)(void *memory, json_object *in);
+    void (*memory_release)(void *memory); /* frees what the memory holds (may be NULL) */
     /* Checks its own options at start-up (may be NULL): non-zero, with a one-line reason, is a start-up error. */
     int (*validate)(const void *settings, char *err, size_t err_len);
 } collector_def;

@@ -86,6 +86,9 @@ static const table_row option_table[] = {
     {"remote-write.spool-dir", OPT_STRING, IN_CONFIG, NULL, NULL, AT(remote_write_spool_dir),
      "Directory of the durable queues (one subdirectory per endpoint): every request is written there before it is sent "
      "and survives restarts and outages; unset: memory only."},
+    {"state-dir", OPT_STRING, IN_CONFIG, NULL, NULL, AT(state_dir),
+     "Directory where collectors keep what they remember across restarts (counters made from Slurm's snapshots), "
+     "saved after each run; unset: --remote-write.spool-dir, if set; neither: counters start at zero at every start."},
     {"remote-write.spool-max-bytes", OPT_BYTES, IN_CONFIG, "1073741824", NULL, AT(remote_write_spool_bytes),
      "Bytes one endpoint's spool may hold; beyond, its oldest requests are dropped (counted and logged)."},
     {"remote-write.header", OPT_LIST, IN_ENDPOINT, NULL, NULL, EP(headers),
@@ -621,6 +624,10 @@ static int validate(config *cfg, char *err, size_t errlen) {
     for (size_t i = 0; i < cfg->n_collectors; i++)
         if (all_collectors[i]->validate && all_collectors[i]->validate(cfg->collectors[i].settings, err, errlen)) return -1;
     cfg->cycle_seconds = cfg->interval > cfg->poll_limit ? cfg->interval : cfg->poll_limit;
+    if ((!cfg->state_dir || !*cfg->state_dir) && cfg->remote_write_spool_dir && *cfg->remote_write_spool_dir) {
+        free(cfg->state_dir);
+        cfg->state_dir = xstrdup(cfg->remote_write_spool_dir);
+    }
     return 0;
 }
 

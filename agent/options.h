@@ -67,6 +67,7 @@ typedef struct config {
     int64_t remote_write_max_samples;
     int64_t remote_write_queue_bytes;
     char *remote_write_spool_dir;
+    char *state_dir; /* --state-dir, else the spool dir, else NULL */
     /* per-endpoint options: given before any --remote-write.url they are every endpoint's default;
      * after one, they belong to that endpoint (resolved at start-up: rw_endpoints[i] is complete) */
     endpoint_options rw_default;

@@ -366,6 +366,13 @@ def expected_sdiag(text):
     for event in ("submitted", "started", "completed", "canceled", "failed", "pending", "running"):
         if num(main, f"Jobs {event}:") is not None:
             exp["slurm_scheduler_jobs"][(("event", event),)] = num(main, f"Jobs {event}:")
+    # the monotonic counters, on a first read (no saved state): sdiag's own values
+    for event in ("submitted", "started", "completed", "canceled", "failed"):
+        if num(main, f"Jobs {event}:") is not None:
+            exp["slurm_scheduler_jobs_total"][(("event", event),)] = num(main, f"Jobs {event}:")
+    for fam, sec in (("slurm_scheduler_cycles_total", main), ("slurm_scheduler_backfill_cycles_total", bf)):
+        if num(sec, "Total cycles:") is not None:
+            exp[fam][()] = num(sec, "Total cycles:")
     for fam, sec in (("slurm_scheduler_main_cycle_microseconds", main), ("slurm_scheduler_backfill_cycle_microseconds", bf)):
         for stat in ("last", "max", "mean"):
             if num(sec, f"{stat.capitalize()} cycle:") is not None:

@@ -2,6 +2,7 @@
  * prints (the seed's `sdiag --json` needs 23.02+). Every value the seed exports, under its
  * names, with truthful HELP; plus job counters and scheduler cycle times the seed lacks.
  * sdiag's numbers reset when slurmctld restarts or is reconfigured: all are gauges, as the seed. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,9 @@ enum {
     D_AGENT_QUEUE,
     D_MAIN_CYCLE,
     D_BF_CYCLE,
+    D_JOBS_TOTAL,
+    D_CYCLES_TOTAL,
+    D_BF_CYCLES_TOTAL,
     /* Slurm's own /metrics/scheduler names, from the same sdiag text */
     DN_SCHED_STATS_TIMESTAMP,
     DN_LAST_PROC_REQ_START,
@@ -156,6 +160,21 @@ static const family_def diags_families[] = {
                     .labels = LABELS("stat"),
                     .help = "Backfill scheduler cycle time (sdiag)",
                     .doc = "stat=`last`|`max`|`mean`"},
+    [D_JOBS_TOTAL] = {.name = "slurm_scheduler_jobs_total",
+                      .type = METRIC_COUNTER,
+                      .labels = LABELS("event"),
+                      .help = "Jobs by event since slurmpush first read sdiag, across sdiag's resets",
+                      .doc = "sdiag's job counters made monotonic (event=`submitted`|`started`|`completed`|`canceled`|"
+                             "`failed`): the first value read, then every rise, and after a drop (slurmctld restart, "
+                             "`sdiag -r`, the daily reset) the new value; kept across restarts in `--state-dir`"},
+    [D_CYCLES_TOTAL] = {.name = "slurm_scheduler_cycles_total",
+                        .type = METRIC_COUNTER,
+                        .help = "Main scheduler cycles since slurmpush first read sdiag, across sdiag's resets",
+                        .doc = "sdiag's main `Total cycles`, made monotonic the same way"},
+    [D_BF_CYCLES_TOTAL] = {.name = "slurm_scheduler_backfill_cycles_total",
+                           .type = METRIC_COUNTER,
+                           .help = "Backfill cycles since slurmpush first read sdiag, across sdiag's resets",
+                           .doc = "sdiag's backfill `Total cycles`, made monotonic the same way"},
     [DN_SCHED_STATS_TIMESTAMP] = SCALAR("slurm_sched_stats_timestamp", "Statistics snapshot timestamp",
                                         "Statistics snapshot timestamp (Slurm's own name)"),
     [DN_LAST_PROC_REQ_START] = SCALAR("slurm_last_proc_req_start", "Timestamp of last process request start",
@@ -334,17 +353,33 @@ static const int native_sums[][3] = {
     {DN_BF_TABLE_SIZE_TOT, DN_BF_MEAN_TABLE_SZ, DN_BF_CYCLE_CNT},
 };
 
+/* sdiag's counters that slurmpush keeps monotonic across sdiag's resets, and their names in the
+ * saved state (the first five are slurm_scheduler_jobs_total's event label too) */
+enum { C_SUBMITTED, C_STARTED, C_COMPLETED, C_CANCELED, C_FAILED, C_MAIN_CYCLES, C_BF_CYCLES, N_COUNTERS };
+static const char *const counter_names[N_COUNTERS] = {"submitted", "started",     "completed",      "canceled",
+                                                      "failed",    "main_cycles", "backfill_cycles"};
+
+typedef struct {
+    bool seen[N_COUNTERS];
+    double last[N_COUNTERS];  /* sdiag's value at the last successful run */
+    double total[N_COUNTERS]; /* the counter slurmpush pushes */
+} diags_memory;
+
 typedef struct {
     section sec;
     bool saw_banner, saw_threads;
     double bf_cycles, bf_mean_cycle;
+    bool have_json_main_cycles;
+    double json_main_cycles;
     family *fam[N_DIAG];
     json_doc doc; /* `sdiag --json` (23.02+), when a site's command prints it */
+    diags_memory *memory;
 } diags_state;
 
 static void diags_begin(void *state, sample_set *out, const collect_env *env) {
-    (void)env;
-    ss_declare(out, diags_families, ((diags_state *)state)->fam);
+    diags_state *s = state;
+    s->memory = env->memory;
+    ss_declare(out, diags_families, s->fam);
 }
 
 /* "Label:   123" -> true and the number when line starts with label. */
@@ -526,6 +561,7 @@ static int diags_json(diags_state *s, char *why, size_t why_len) {
                    {s->fam[D_AGENT_QUEUE], "agent_queue_size"}};
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++)
         if (jnum(jget(st, scalars[i].key), &v)) fam_set(scalars[i].f, v, NULL);
+    s->have_json_main_cycles = jnum(jget(st, "schedule_cycle_counter"), &s->json_main_cycles);
     const char *events[] = {"submitted", "started", "completed", "canceled", "failed", "pending", "running"};
     for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
         char key[32];
@@ -560,15 +596,93 @@ static int diags_json(diags_state *s, char *why, size_t why_len) {
     return 0;
 }
 
+/* The first value read, then every rise; after a drop (a reset to zero) the new value is what
+ * was counted since. */
+static void count_on(diags_memory *m, int i, double raw) {
+    if (!m->seen[i])
+        m->total[i] = raw;
+    else if (raw >= m->last[i])
+        m->total[i] += raw - m->last[i];
+    else
+        m->total[i] += raw;
+    m->last[i] = raw;
+    m->seen[i] = true;
+}
+
+/* A one-label family's value for that label value, or false. */
+static bool value_of(const family *f, const char *label, double *out) {
+    for (size_t i = 0; i < f->n; i++)
+        if (!strcmp(f->items[i].values[0], label)) return *out = f->items[i].value, true;
+    return false;
+}
+
+/* This run's sdiag counters into the memory, and the monotonic counters out. */
+static void emit_counters(diags_state *s) {
+    diags_memory *m = s->memory;
+    if (!m) return;
+    double raw[N_COUNTERS];
+    bool have[N_COUNTERS] = {false};
+    for (int i = C_SUBMITTED; i <= C_FAILED; i++) have[i] = value_of(s->fam[D_JOBS], counter_names[i], &raw[i]);
+    const family *main = s->fam[DN_SCHEDULE_CYCLE_CNT], *bf = s->fam[D_BF_CYCLE_COUNTER];
+    if ((have[C_MAIN_CYCLES] = s->have_json_main_cycles)) raw[C_MAIN_CYCLES] = s->json_main_cycles;
+    if (!have[C_MAIN_CYCLES] && main->n) have[C_MAIN_CYCLES] = true, raw[C_MAIN_CYCLES] = main->items[0].value;
+    if ((have[C_BF_CYCLES] = bf->n > 0)) raw[C_BF_CYCLES] = bf->items[0].value;
+    for (int i = 0; i < N_COUNTERS; i++)
+        if (have[i]) count_on(m, i, raw[i]);
+    for (int i = C_SUBMITTED; i <= C_FAILED; i++)
+        if (m->seen[i]) FAM_SET(s->fam[D_JOBS_TOTAL], m->total[i], counter_names[i]);
+    if (m->seen[C_MAIN_CYCLES]) fam_set(s->fam[D_CYCLES_TOTAL], m->total[C_MAIN_CYCLES], NULL);
+    if (m->seen[C_BF_CYCLES]) fam_set(s->fam[D_BF_CYCLES_TOTAL], m->total[C_BF_CYCLES], NULL);
+}
+
 static int diags_end(void *state, sample_set *out, char *why, size_t why_len) {
     (void)out;
     diags_state *s = state;
-    if (s->doc.active) return diags_json(s, why, why_len);
+    if (s->doc.active) {
+        if (diags_json(s, why, why_len)) return -1;
+        emit_counters(s);
+        return 0;
+    }
     /* sdiag text has no cycle sum: mean x count is the closest (integer rounding of the mean) */
     fam_set(s->fam[D_BF_CYCLE_SUM], s->bf_cycles * s->bf_mean_cycle, NULL);
     for (size_t i = 0; i < sizeof native_sums / sizeof *native_sums; i++) {
         const family *mean = s->fam[native_sums[i][1]], *count = s->fam[native_sums[i][2]];
         if (mean->n && count->n) fam_set(s->fam[native_sums[i][0]], mean->items[0].value * count->items[0].value, NULL);
+    }
+    emit_counters(s);
+    return 0;
+}
+
+/* {"counters": {"submitted": {"last": N, "total": N}, …}} */
+static void diags_save(const void *memory, json_object *out) {
+    const diags_memory *m = memory;
+    json_object *counters = json_object_new_object();
+    for (int i = 0; i < N_COUNTERS; i++) {
+        if (!m->seen[i]) continue;
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "last", json_object_new_double(m->last[i]));
+        json_object_object_add(c, "total", json_object_new_double(m->total[i]));
+        json_object_object_add(counters, counter_names[i], c);
+    }
+    json_object_object_add(out, "counters", counters);
+}
+
+static bool finite_number(json_object *o, double *out) {
+    if (!o || !(json_object_is_type(o, json_type_double) || json_object_is_type(o, json_type_int))) return false;
+    *out = json_object_get_double(o);
+    return isfinite(*out) && *out >= 0;
+}
+
+static int diags_load(void *memory, json_object *in) {
+    diags_memory *m = memory;
+    json_object *counters = NULL, *c, *last, *total;
+    if (!json_object_object_get_ex(in, "counters", &counters) || !json_object_is_type(counters, json_type_object)) return -1;
+    for (int i = 0; i < N_COUNTERS; i++) {
+        if (!json_object_object_get_ex(counters, counter_names[i], &c)) continue;
+        if (!json_object_object_get_ex(c, "last", &last) || !json_object_object_get_ex(c, "total", &total) ||
+            !finite_number(last, &m->last[i]) || !finite_number(total, &m->total[i]))
+            return -1;
+        m->seen[i] = true;
     }
     return 0;
 }
@@ -593,4 +707,7 @@ const collector_def diags_collector = {
     .parse_line = diags_line,
     .end = diags_end,
     .release = diags_release,
+    .memory_size = sizeof(diags_memory),
+    .memory_save = diags_save,
+    .memory_load = diags_load,
 };

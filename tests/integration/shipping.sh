@@ -44,6 +44,17 @@ scontrol delete reservationname=slurmpush-ship >/dev/null 2>&1
 scontrol create reservationname=slurmpush-ship nodes=c4 starttime=now+7days duration=120 users=alice >/dev/null ||
   bad "a reservation for the reservation panels"
 
+# ---- the unit's confinement, as far as a machine without a running systemd reproduces it: another user
+# (DynamicUser=), no capabilities (CapabilityBoundingSet=), no new privileges, a read-only root file system
+# (ProtectSystem=strict): every CLI collector still succeeds (munge's socket, /etc/slurm)
+collectors=()
+while IFS=$'\t' read -r name _ _ _ _ command; do [ "$command" = - ] || collectors+=("--collector.$name"); done < <("$BIN" --list-collectors)
+unshare -m sh -c 'mount --make-rprivate / && mount --bind / / && mount -o remount,bind,ro / && ! touch /.slurmpush-rw 2>/dev/null &&
+  exec setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs --bounding-set=-all --inh-caps=-all "$@"' \
+  confined "$BIN" --dry-run "${collectors[@]}" > /dev/null 2> "$WORK/confined.log"
+check "confined as the unit runs it (uid 65534, no capabilities, read-only /): every CLI collector succeeds" test $? = 0
+grep 'level=error' "$WORK/confined.log" | head -3
+
 # ---- the receivers: Prometheus with slurmpush's rules (evaluated every 2 s here), VictoriaMetrics deduplicating
 PP=$(free_port) VP=$(free_port) TP=$(free_port)
 mkdir -p "$WORK/rules" "$WORK/prom" "$WORK/vm" "$WORK/spool"
@@ -64,8 +75,6 @@ want=$(grep -cE '^\s*- (alert|record):' "$SRC"/deploy/prometheus/*.rules.yml | a
 check "Prometheus loaded every rule of deploy/prometheus ($rules of $want)" test "$rules" = "$want"
 
 # ---- agent A: every CLI collector, traces, a spool; to Prometheus and VictoriaMetrics. Agent B: its HA twin (VM only)
-collectors=()
-while IFS=$'\t' read -r name _ _ _ _ command; do [ "$command" = - ] || collectors+=("--collector.$name"); done < <("$BIN" --list-collectors)
 common=(--label cluster=$CLUSTER "${collectors[@]}" --collector.jobs.users-accts --collector.fairshare.users
   --slurm.poll-limit=2 --collector.fairshare.interval=0 --collector.reservations.interval=0)
 "$BIN" "${common[@]}" --web.listen-address=127.0.0.1:$TP --trace.enabled --remote-write.spool-dir="$WORK/spool" \
