@@ -141,6 +141,8 @@ int kv_count(const char *line, const char *key, double *out, char *why, size_t w
 /* "2026-12-10T16:44:41" (the form the runner pins with SLURM_TIME_FORMAT=standard) in this process's
  * timezone, as Slurm printed it; false for "N/A", "Unknown", "None" and anything else. */
 bool parse_slurm_time(const char *text, double *out);
+/* Histogram bounds from text ("60,300,3600"): ascending, finite, positive numbers; their count, or -1 with why. */
+int parse_bounds(const char *text, double *out, size_t max, char *why, size_t why_len);
 /* Parses a whole decimal number (optional leading '-'); -1 when s is anything else. */
 int parse_int(const char *s, long long *out);
 /* Parses a number; "N/A" and friends give *missing = 1 and 0. -1 on garbage. */

@@ -68,7 +68,9 @@ size_t family_count(const family_def *defs) {
 void ss_declare(sample_set *out, const family_def *defs, family **fams) {
     for (size_t i = 0; defs[i].name; i++) {
         const family_def *d = &defs[i];
-        if (d->shares_previous && i > 0) {
+        if (d->type == METRIC_HISTOGRAM) {
+            fams[i] = ss_histogram(out, d->name, d->help, d->labels); /* its _bucket part */
+        } else if (d->shares_previous && i > 0) {
             fams[i] = ss_family_like(out, fams[i - 1], d->name, d->help, d->type);
         } else {
             fams[i] = ss_family_labels(out, d->name, d->help, d->type, d->labels);
@@ -110,7 +112,10 @@ void collectors_print_metrics_markdown(FILE *out) {
         for (const family_def *f = d->families; f && f->name; f++) {
             const family_def *first = f;
             while (first->shares_previous && first > d->families) first--;
-            fprintf(out, "| `%s` | %s | ", f->name, f->type == METRIC_COUNTER ? "counter" : "gauge");
+            fprintf(out, "| `%s` | %s | ", f->name,
+                    f->type == METRIC_COUNTER     ? "counter"
+                    : f->type == METRIC_HISTOGRAM ? "histogram"
+                                                  : "gauge");
             print_labels(out, first->labels);
             fputs(" | ", out);
             print_cell(out, f->doc ? f->doc : f->help);

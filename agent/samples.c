@@ -50,6 +50,24 @@ family *ss_family(sample_set *ss, const char *name, const char *help, metric_typ
     return ss_family_labels(ss, name, help, type, labels);
 }
 
+family *ss_histogram(sample_set *ss, const char *name, const char *help, const char *const *labels) {
+    size_t n = 0;
+    while (labels && labels[n]) n++;
+    const char **with_le = arena_calloc(&ss->mem, n + 2, sizeof *with_le);
+    for (size_t i = 0; i < n; i++) with_le[i] = labels[i];
+    with_le[n] = "le";
+    size_t len = strlen(name);
+    char *bucket = arena_alloc(&ss->mem, len + 8), *sum = arena_alloc(&ss->mem, len + 5), *count = arena_alloc(&ss->mem, len + 7);
+    memcpy(bucket, name, len), memcpy(bucket + len, "_bucket", 8);
+    memcpy(sum, name, len), memcpy(sum + len, "_sum", 5);
+    memcpy(count, name, len), memcpy(count + len, "_count", 7);
+    family *b = ss_family_labels(ss, bucket, help, METRIC_HISTOGRAM, with_le);
+    b->hist_sum = ss_family_labels(ss, sum, help, METRIC_HISTOGRAM, labels);
+    b->hist_count = ss_family_labels(ss, count, help, METRIC_HISTOGRAM, labels);
+    b->metadata_name = b->hist_sum->metadata_name = b->hist_count->metadata_name = name;
+    return b;
+}
+
 family *ss_family_like(sample_set *ss, family *first, const char *name, const char *help, metric_type type) {
     family *f = ss_family(ss, name, help, type, NULL);
     f->label_names = first->label_names;
@@ -148,13 +166,20 @@ static series *lookup(family *f, const char *const *values) {
 void fam_add(family *f, double v, const char *const *values) { lookup(f, values)->value += v; }
 void fam_set(family *f, double v, const char *const *values) { lookup(f, values)->value = v; }
 
-static int cmp_series(const void *a, const void *b, void *nlabels) {
+/* By label values; a histogram's buckets by their bound (`le`, the last label) as a number, +Inf last:
+ * text parsers read a histogram's buckets in order. */
+static int cmp_series(const void *a, const void *b, void *fam) {
     const series *x = a, *y = b;
-    for (size_t i = 0; i < *(size_t *)nlabels; i++) {
+    const family *f = fam;
+    bool buckets = f->hist_sum != NULL;
+    size_t n = f->nlabels - (buckets ? 1 : 0);
+    for (size_t i = 0; i < n; i++) {
         int c = strcmp(x->values[i], y->values[i]);
         if (c) return c;
     }
-    return 0;
+    if (!buckets) return 0;
+    double lx = strtod(x->values[n], NULL), ly = strtod(y->values[n], NULL); /* "+Inf" is HUGE_VAL */
+    return (lx > ly) - (lx < ly);
 }
 
 void ss_finish(sample_set *ss) {
@@ -167,7 +192,7 @@ void ss_finish(sample_set *ss) {
                 if (f->items[j].value > 0) f->items[k++] = f->items[j];
             f->n = k;
         }
-        if (f->n > 1) qsort_r(f->items, f->n, sizeof *f->items, cmp_series, &f->nlabels);
+        if (f->n > 1) qsort_r(f->items, f->n, sizeof *f->items, cmp_series, f);
     }
 }
 
@@ -252,6 +277,7 @@ sample_set *ss_vanished(const sample_set *prev, const sample_set *next, int64_t 
             if (!gone) gone = ss_new(ts);
             if (!g) {
                 g = ss_family(gone, arena_strdup(&gone->mem, f->name), arena_strdup(&gone->mem, f->help), f->type, NULL);
+                if (f->metadata_name) g->metadata_name = arena_strdup(&gone->mem, f->metadata_name);
                 g->nlabels = f->nlabels;
                 g->label_names = arena_alloc(&gone->mem, (f->nlabels + 1) * sizeof(char *));
                 for (size_t j = 0; j < f->nlabels; j++) g->label_names[j] = arena_strdup(&gone->mem, f->label_names[j]);

@@ -11,7 +11,9 @@
 
 #include "util.h"
 
-typedef enum { METRIC_GAUGE, METRIC_COUNTER } metric_type;
+/* A classic histogram is three families: NAME_bucket (its labels and `le`), NAME_sum and NAME_count,
+ * each of type METRIC_HISTOGRAM with metadata_name NAME (ss_histogram makes them). */
+typedef enum { METRIC_GAUGE, METRIC_COUNTER, METRIC_HISTOGRAM } metric_type;
 
 typedef struct {
     const char **values; /* label values, in the family's label-name order */
@@ -33,7 +35,9 @@ typedef struct family_s {
     struct family_s *next_sibling;
     const char *last_key; /* the last key looked up: consecutive lines often repeat it */
     size_t last_klen, last_slot;
-    size_t utf8_replaced; /* label values that were not valid UTF-8 (stored with U+FFFD) */
+    size_t utf8_replaced;                   /* label values that were not valid UTF-8 (stored with U+FFFD) */
+    const char *metadata_name;              /* a histogram's part: the histogram's name (HELP, TYPE); else NULL */
+    struct family_s *hist_sum, *hist_count; /* on a histogram's _bucket family: its other parts */
 } family;
 
 typedef struct {
@@ -53,6 +57,12 @@ family *ss_family_labels(sample_set *ss, const char *name, const char *help, met
 /* Declares a family with first's label names and series keys: fam_slot on first finds the
  * series in all of them. */
 family *ss_family_like(sample_set *ss, family *first, const char *name, const char *help, metric_type type);
+/* Declares a classic histogram NAME (labels NULL-terminated, NULL: none): NAME_bucket with the labels
+ * and `le`, NAME_sum and NAME_count; returns the _bucket family (->hist_sum, ->hist_count). */
+family *ss_histogram(sample_set *ss, const char *name, const char *help, const char *const *labels);
+/* The name a family is exposed under in HELP/TYPE and metadata: the histogram's for its parts. */
+static inline const char *family_metadata_name(const family *f) { return f->metadata_name ? f->metadata_name : f->name; }
+
 /* The slot of the series with these label values in f (and its siblings), created at 0.
  * Call it on the first family of a group; use the slot with every family of the group. */
 size_t fam_slot(family *f, const char *const *values);

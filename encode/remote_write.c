@@ -102,8 +102,9 @@ static void add_series_v2(request *r, const family *f, const Prometheus__TimeSer
     t2->samples[0] = sample;
     Io__Prometheus__Write__V2__Metadata *meta = arena_alloc(&r->mem, sizeof *meta);
     io__prometheus__write__v2__metadata__init(meta);
-    meta->type = f->type == METRIC_COUNTER ? IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_COUNTER
-                                           : IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_GAUGE;
+    meta->type = f->type == METRIC_COUNTER     ? IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_COUNTER
+                 : f->type == METRIC_HISTOGRAM ? IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_HISTOGRAM
+                                               : IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_GAUGE;
     meta->help_ref = symbol(r, f->help);
     t2->metadata = meta;
     r->series2[r->n - 1] = t2;

@@ -12,10 +12,16 @@ typedef struct {
     size_t order; /* keeps same-named families in set order */
 } family_ref;
 
+/* By exposed name (a histogram's parts together), then name, then set order. */
 static int cmp_ref(const void *a, const void *b) {
     const family_ref *x = a, *y = b;
-    int c = strcmp(x->f->name, y->f->name);
+    int c = strcmp(family_metadata_name(x->f), family_metadata_name(y->f));
+    if (!c) c = strcmp(x->f->name, y->f->name);
     return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static const char *type_word(metric_type t) {
+    return t == METRIC_COUNTER ? "counter" : t == METRIC_HISTOGRAM ? "histogram" : "gauge";
 }
 
 static void put_escaped(buf *out, const char *s, bool quote_too) {
@@ -73,12 +79,12 @@ void text_encode(const sample_set *const *sets, size_t nsets, const label_pair *
     for (size_t i = 0; i < n; i++) {
         const family *f = refs[i].f;
         if (!f->n) continue; /* an empty family is not written, as Prometheus clients do */
-        bool first_of_name = !last_header || strcmp(last_header, f->name);
-        if (first_of_name) {
-            last_header = f->name;
-            buf_printf(out, "# HELP %s ", f->name);
+        const char *header = family_metadata_name(f);
+        if (!last_header || strcmp(last_header, header)) {
+            last_header = header;
+            buf_printf(out, "# HELP %s ", header);
             put_escaped(out, f->help, false);
-            buf_printf(out, "\n# TYPE %s %s\n", f->name, f->type == METRIC_COUNTER ? "counter" : "gauge");
+            buf_printf(out, "\n# TYPE %s %s\n", header, type_word(f->type));
         }
         if (f->nlabels + n_extra > slots_cap) {
             slots_cap = f->nlabels + n_extra;

@@ -517,7 +517,30 @@ def expected_node_detail(lines):
             if m:
                 exp["slurm_node_reason_timestamp_seconds"][(("node", node),)] = time.mktime(
                     time.strptime(m.group(3), "%Y-%m-%dT%H:%M:%S"))
+        # a first run (no saved state): an unavailable node is so since its reason's time, else since now
+        # (NOW: the moment of the run, filled in by main from the samples)
+        if base in ("down", "fail") or {"drain", "fail", "not_responding"} & set(flags):
+            since = exp["slurm_node_reason_timestamp_seconds"].get((("node", node),))
+            exp["slurm_node_unavailable_since_timestamp_seconds"][(("node", node),)] = since if since else NOW
     return exp
+
+
+NOW = float("-inf")  # "the run's own time": see fill_now
+
+
+def fill_now(exp, got, stamp):
+    """NOW is the samples' timestamp (--dry-run text carries it); read from a receiver, any time in the
+    last hour is taken (what the receiver holds is the value itself)."""
+    import time
+    for fam, series in exp.items():
+        for key, v in series.items():
+            if v != NOW:
+                continue
+            g = got.get(fam, {}).get(key)
+            if stamp is not None:
+                series[key] = stamp
+            elif g is not None and time.time() - 3600 <= g <= time.time() + 60:
+                series[key] = g
 
 
 def expected_queue(lines, got, stamp=None):
@@ -739,6 +762,8 @@ def main():
     if a.queue:
         exp.update(expected_queue(open(a.queue, encoding="utf-8", errors="replace").read().splitlines(), got,
                                   stamp if a.metrics else None))
+    m = re.search(r"^slurm_node_state\{.*\} \S+ (\d+)$", text, re.M) if a.metrics else None
+    fill_now(exp, got, int(m.group(1)) / 1000 if m else None)
     problems = compare(exp, got, sorted(exp))
     # a family slurmpush emits that nothing here counts is a family no test checks
     unchecked = sorted(f for f in got if f.startswith("slurm_") and f not in exp and not SELF_METRIC.search(f))

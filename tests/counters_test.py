@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""counters_test.py SLURMPUSH FIXTURES — sdiag's counters made monotonic, over a scripted sequence.
+"""counters_test.py SLURMPUSH FIXTURES — counters made from Slurm's snapshots, over scripted sequences.
+
+Part 1, sdiag's counters made monotonic.
 
 slurmpush runs as a daemon (1 s cycles) whose diags collector reads a file the test rewrites between
 cycles: real Slurm 22.05 sdiag text with "Jobs submitted", "Jobs failed" and both "Total cycles" set
@@ -8,6 +10,11 @@ middle (garbage: no edge; the next success is compared with the last success) an
 slurmpush with --state-dir (nothing counted twice, nothing lost), then a restart without the saved
 state (counters start again from sdiag's value, as a fresh process's do). After every step the
 counters read from /metrics equal the totals this test computes on its own.
+
+Part 2, node edges: `scontrol show nodes -o` lines rewritten per step (idle -> down -> idle, a drain set
+and cleared, a node not responding, a failed run, a restart with --state-dir): state transitions, flags
+set, the unavailable-seconds histogram (every bucket) and the unavailable-since gauge equal what this
+test expects from the sequence.
 """
 import os
 import re
@@ -38,11 +45,11 @@ def sdiag_text(template, submitted, failed, main_cycles, bf_cycles):
 
 
 class Agent:
-    def __init__(self, binary, sdiag, state_dir):
+    def __init__(self, binary, sdiag, state_dir, collector="diags"):
         self.port = free_port()
         args = [binary, "--collector.jobs=false", "--collector.nodes=false", "--collector.node-detail=false",
                 "--collector.gres=false", "--collector.info=false", "--collector.controller=false",
-                "--collector.diags", f"--collector.diags.command=cat {sdiag}", "--slurm.poll-limit=1",
+                f"--collector.{collector}", f"--collector.{collector}.command=cat {sdiag}", "--slurm.poll-limit=1",
                 f"--web.listen-address=127.0.0.1:{self.port}"]
         if state_dir:
             args.append(f"--state-dir={state_dir}")
@@ -68,6 +75,120 @@ def counters(text):
     m = re.search(r'^slurm_diag_scrape_error (\S+)$', text, re.M)
     got["errors"] = float(m.group(1)) if m else None
     return got
+
+
+def node_line(node, state, partitions, reason=None, when=None):
+    line = (f"NodeName={node} Arch=x86_64 CPUAlloc=0 CPUTot=2 CPULoad=0.10 AvailableFeatures=(null) "
+            f"ActiveFeatures=(null) State={state} Partitions={partitions}")
+    if reason:
+        line += f" Reason={reason} [root@{time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(when))}]"
+    return line + "\n"
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels)): value} of the node-edge families."""
+    out = {}
+    for m in re.finditer(r"^(slurm_node_(?:state_transitions_total|flag_set_total|unavailable_seconds_\w+|"
+                         r"unavailable_since_timestamp_seconds))(?:\{(.*)\})? (\S+)$", text, re.M):
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def node_edges(binary, work):
+    """Part 2; returns the number of failures."""
+    nodes, state = os.path.join(work, "nodes.txt"), os.path.join(work, "node-state")
+    t0, t1 = time.time() - 3 * 86400, time.time() - 5000  # reasons set 3 days and 5000 s ago
+    fails = 0
+    BOUNDS = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800]
+
+    def write(text):
+        with open(nodes + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(nodes + ".tmp", nodes)
+
+    def hist(observations):
+        """observations: {partition: [seconds]} -> the expected series of the histogram"""
+        exp = {}
+        for part, xs in observations.items():
+            for b in BOUNDS + [float("inf")]:
+                le = "+Inf" if b == float("inf") else str(b)
+                exp[("slurm_node_unavailable_seconds_bucket", frozenset({("partition", part), ("le", le)}))] = \
+                    float(sum(1 for x in xs if x <= b))
+            exp[("slurm_node_unavailable_seconds_count", frozenset({("partition", part)}))] = float(len(xs))
+        return exp
+
+    def step(agent, what, text, transitions, flags, observations, since, cycle_start):
+        """since: {node: t or "now"}; "now" means a time at or after cycle_start (this step's run)."""
+        nonlocal fails
+        write(text)
+        want = {("slurm_node_state_transitions_total", frozenset({("from", a), ("to", b)})): float(n)
+                for (a, b), n in transitions.items()}
+        want.update({("slurm_node_flag_set_total", frozenset({("flag", f)})): float(n) for f, n in flags.items()})
+        want.update(hist(observations))
+        deadline, got, problems = time.monotonic() + 10, {}, ["no answer"]
+        while time.monotonic() < deadline:
+            try:
+                got = parse_metrics(agent.metrics())
+            except OSError:
+                time.sleep(0.2)
+                continue
+            problems = [f"{k[0]}{dict(k[1])}: want {v}, got {got.get(k)}" for k, v in want.items() if got.get(k) != v]
+            problems += [f"{k[0]}{dict(k[1])}: not expected ({v})" for k, v in got.items()
+                         if k not in want and (k[0].endswith(("_total", "_bucket", "_count")))]
+            for node, t in since.items():
+                g = got.get(("slurm_node_unavailable_since_timestamp_seconds", frozenset({("node", node)})))
+                ok = g is not None and (cycle_start - 1 <= g <= time.time() + 1 if t == "now" else abs(g - int(t)) < 1)
+                if not ok:
+                    problems.append(f"since {node}: want {t}, got {g}")
+            extra = [dict(k[1])["node"] for k in got if k[0] == "slurm_node_unavailable_since_timestamp_seconds"
+                     and dict(k[1])["node"] not in since]
+            problems += [f"since {n}: not expected" for n in extra]
+            for part, xs in observations.items():  # the sum: the durations, within the cycle's jitter
+                g = got.get(("slurm_node_unavailable_seconds_sum", frozenset({("partition", part)})))
+                if g is None or abs(g - sum(xs)) > 5 * len(xs):
+                    problems.append(f"sum {part}: want about {sum(xs):.0f}, got {g}")
+            if not problems:
+                break
+            time.sleep(0.2)
+        print(("ok   - " if not problems else "FAIL - ") + what + ("" if not problems else ": " + "; ".join(problems[:6])))
+        fails += bool(problems)
+
+    lines = lambda *ls: "".join(ls)
+    a = Agent(binary, nodes, state, "node-detail")
+    start = time.time()
+    step(a, "baseline: nothing is an edge; c3 unavailable since its reason",
+         lines(node_line("c1", "IDLE", "debug"), node_line("c2", "IDLE", "debug"),
+               node_line("c3", "DOWN", "debug,long", "dead", t0)),
+         {}, {}, {}, {"c3": t0}, start)
+    time.sleep(1.5)
+    start = time.time()
+    step(a, "c1 idle -> down, c2 drained: one transition, one flag",
+         lines(node_line("c1", "DOWN", "debug"), node_line("c2", "IDLE+DRAIN", "debug", "disk", t1),
+               node_line("c3", "DOWN", "debug,long", "dead", t0)),
+         {("idle", "down"): 1}, {"drain": 1}, {}, {"c1": "now", "c2": t1, "c3": t0}, start)
+    c1_down = time.time()
+    time.sleep(1.5)
+    start = time.time()
+    step(a, "c1 up, c2 undrained, c3 idle but not responding: observed once each",
+         lines(node_line("c1", "IDLE", "debug"), node_line("c2", "IDLE", "debug"),
+               node_line("c3", "IDLE+NOT_RESPONDING", "debug,long", "dead", t0)),
+         {("idle", "down"): 1, ("down", "idle"): 2}, {"drain": 1, "not_responding": 1},
+         {"debug": [start - c1_down, start - t1]}, {"c3": t0}, start)
+    observed = {"debug": [start - c1_down, start - t1]}
+    time.sleep(1.5)
+    write("garbage\n")
+    time.sleep(2.5)  # a failed run: no edge (and no series); then a restart, with the state dir
+    a.stop()
+    b = Agent(binary, nodes, state, "node-detail")
+    start = time.time()
+    observed = {"debug": observed["debug"] + [start - t0], "long": [start - t0]}
+    step(b, "after a failed run and a restart: c3 available again, counted once, nothing lost",
+         lines(node_line("c1", "IDLE", "debug"), node_line("c2", "IDLE", "debug"),
+               node_line("c3", "IDLE", "debug,long")),
+         {("idle", "down"): 1, ("down", "idle"): 2}, {"drain": 1, "not_responding": 1}, observed, {}, start)
+    b.stop()
+    return fails
 
 
 def main():
@@ -136,6 +257,7 @@ def main():
     d = Agent(binary, sdiag, None)  # no state dir: a fresh process's counters
     step(d, "restart without --state-dir: starts from sdiag's values", (9, 2, 13, 3), (9, 2, 13, 3))
     d.stop()
+    fails += node_edges(binary, work)
     print(f"counters: {fails} failed")
     return 1 if fails else 0
 

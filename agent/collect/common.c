@@ -148,3 +148,20 @@ bool parse_slurm_time(const char *text, double *out) {
     *out = (double)t;
     return t != (time_t)-1;
 }
+
+int parse_bounds(const char *text, double *out, size_t max, char *why, size_t why_len) {
+    size_t n = 0;
+    for (const char *p = text; *p;) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || !isfinite(v) || v <= 0 || (*end && *end != ',') || (n && v <= out[n - 1]) || n == max) {
+            snprintf(why, why_len, "bucket bounds \"%.60s\": want up to %zu ascending positive numbers, comma-separated", text,
+                     max);
+            return -1;
+        }
+        out[n++] = v;
+        p = *end ? end + 1 : end;
+    }
+    if (!n) snprintf(why, why_len, "bucket bounds: none given");
+    return n ? (int)n : -1;
+}

@@ -27,16 +27,14 @@ static bool same_name(const char *name, const char *id) {
     return !*name && !*id;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const collector_def *d = NULL;
-    for (size_t i = 0; all_collectors[i]; i++)
-        if (same_name(all_collectors[i]->name, FUZZ_COLLECTOR)) d = all_collectors[i];
+/* One run over the input (a copy: parsers write into lines), then both encoders. */
+static void run_once(const collector_def *d, const uint8_t *data, size_t size, void *memory) {
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    sample_set *ss = ss_new(1);
+    sample_set *ss = ss_new(1000 * (int64_t)(size + 1));
     void *state = calloc(1, d->state_size);
-    if (d->begin) d->begin(state, ss, &(collect_env){0});
+    if (d->begin) d->begin(state, ss, &(collect_env){.memory = memory});
     int refused = 0;
     char why[160];
     for (char *line = text, *next; line && !refused; line = next) {
@@ -57,5 +55,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     buf_free(&out);
     ss_free(ss);
     free(text);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const collector_def *d = NULL;
+    for (size_t i = 0; all_collectors[i]; i++)
+        if (same_name(all_collectors[i]->name, FUZZ_COLLECTOR)) d = all_collectors[i];
+    void *memory = d->memory_size ? calloc(1, d->memory_size) : NULL;
+    run_once(d, data, size, memory);
+    if (!memory) return 0;
+    /* a collector with memory: a second run has edges; what it saves loads back and runs on */
+    run_once(d, data, size / 2, memory);
+    json_object *doc = json_object_new_object();
+    d->memory_save(memory, doc);
+    void *restored = calloc(1, d->memory_size);
+    if (d->memory_load(restored, doc) == 0) run_once(d, data, size, restored);
+    json_object_put(doc);
+    if (d->memory_release) d->memory_release(memory), d->memory_release(restored);
+    free(memory);
+    free(restored);
     return 0;
 }

@@ -42,7 +42,8 @@ static int feed(const collector_def *d, const char *const *lines, sample_set **o
     /* every family a run makes is one its descriptor declares (the README tables come from those) */
     for (size_t i = 0; !d->dynamic_families && i < ss->n; i++) {
         bool declared = false;
-        for (const family_def *f = d->families; f && f->name; f++) declared = declared || !strcmp(f->name, ss->fams[i]->name);
+        for (const family_def *f = d->families; f && f->name; f++)
+            declared = declared || !strcmp(f->name, family_metadata_name(ss->fams[i]));
         if (!declared) fail_msg("%s emitted %s, which its descriptor does not declare", d->name, ss->fams[i]->name);
     }
     *out = ss;
