@@ -34,12 +34,21 @@ def num(text):
     return 0.0 if text in ("N/A", "") else float(text)
 
 
+def squeue_fields(line):
+    """The jobs collector's columns: the nine of older captures, or twelve (with SubmitTime, StartTime and
+    EndTime before the reason, which takes the rest of the line)."""
+    cells = line.split("|")
+    if len(cells) >= 12 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", cells[8]):
+        return cells[:8] + ["|".join(cells[11:])]
+    return line.split("|", 8)
+
+
 def expected_jobs(lines):
     exp = defaultdict(lambda: defaultdict(float))
     for line in lines:
         if not line.strip():
             continue
-        jobid, user, account, partition, state, cpus, minmem, tres, reason = line.split("|", 8)
+        jobid, user, account, partition, state, cpus, minmem, tres, reason = squeue_fields(line)
         cpus = float(cpus)
         si, _ = memory(minmem)
         tm = re.search(r"(?:^|,)mem=([^,]*)", tres)
@@ -149,7 +158,7 @@ def expected_native_jobs(lines, users_accts=False):
     touch("slurm_jobs", ())
     for line in lines:
         if line.strip():
-            _, user, account, _, state, _, _, tres, _ = line.split("|", 8)
+            _, user, account, _, state, _, _, tres, _ = squeue_fields(line)
             if state == "RUNNING":
                 gres = {}
                 for kv in tres.split(","):
@@ -165,7 +174,7 @@ def expected_native_jobs(lines, users_accts=False):
     for line in lines:
         if not line.strip():
             continue
-        jobid, user, account, partition, state, cpus, minmem, tres, reason = line.split("|", 8)
+        jobid, user, account, partition, state, cpus, minmem, tres, reason = squeue_fields(line)
         scopes = [("slurm_jobs", ()), ("slurm_partition_jobs", (("partition", partition),))]
         if users_accts:
             scopes += [("slurm_user_jobs", (("username", user),)), ("slurm_account_jobs", (("account", account),))]

@@ -15,6 +15,11 @@ Part 2, node edges: `scontrol show nodes -o` lines rewritten per step (idle -> d
 and cleared, a node not responding, a failed run, a restart with --state-dir): state transitions, flags
 set, the unavailable-seconds histogram (every bucket) and the unavailable-since gauge equal what this
 test expects from the sequence.
+
+Part 3, job edges: squeue lines rewritten per step (pending -> running -> completed, a job that ran wholly
+between two runs, one cancelled before it started, a job that left squeue, a failed run, a restart with
+--state-dir): jobs started and finished, and every bucket, sum and count of the wait and run histograms,
+equal what this test expects.
 """
 import os
 import re
@@ -191,6 +196,111 @@ def node_edges(binary, work):
     return fails
 
 
+JOB_BOUNDS = [1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800]
+
+
+def squeue_line(job, state, partition, account, submit=None, start=None, end=None):
+    stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) if t else "N/A"
+    return (f"{job}|alice|{account}|{partition}|{state}|1|100M|cpu=1,mem=100M,node=1|"
+            f"{stamp(submit)}|{stamp(start)}|{stamp(end)}|None\n")
+
+
+def job_series(text):
+    out = {}
+    for m in re.finditer(r"^(slurm_jobs_(?:started|finished)_total|slurm_job_(?:queue_wait|run)_seconds_\w+)"
+                         r"(?:\{(.*)\})? (\S+)$", text, re.M):
+        out[(m.group(1), frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or "")))] = float(m.group(3))
+    return out
+
+
+def expected_jobs(started, finished):
+    """started: [(partition, account, wait)], finished: [(partition, account, state, run or None)]"""
+    exp = {}
+
+    def add(key, v=1.0):
+        exp[key] = exp.get(key, 0.0) + v
+
+    def observe(name, labels, x):
+        for b in JOB_BOUNDS + [float("inf")]:
+            le = "+Inf" if b == float("inf") else str(b)
+            add((f"{name}_bucket", frozenset(labels | {("le", le)})), 1.0 if x <= b else 0.0)
+        add((f"{name}_sum", frozenset(labels)), x)
+        add((f"{name}_count", frozenset(labels)))
+
+    for p, a, wait in started:
+        add(("slurm_jobs_started_total", frozenset({("partition", p), ("account", a)})))
+        observe("slurm_job_queue_wait_seconds", {("partition", p)}, wait)
+    for p, a, st, run in finished:
+        add(("slurm_jobs_finished_total", frozenset({("partition", p), ("account", a), ("state", st)})))
+        if run is not None:
+            observe("slurm_job_run_seconds", {("partition", p), ("state", st)}, run)
+    return exp
+
+
+def job_edges(binary, work):
+    """Part 3; returns the number of failures."""
+    squeue, state = os.path.join(work, "squeue.txt"), os.path.join(work, "job-state")
+    now = int(time.time())
+    s1, s2, t2, s4, t4, e4, s6, e6 = now - 900, now - 7200, now - 3600, now - 600, now - 590, now - 20, now - 400, now - 100
+    fails = 0
+
+    def write(text):
+        with open(squeue + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(squeue + ".tmp", squeue)
+
+    def step(agent, what, text, started, finished):
+        nonlocal fails
+        write(text)
+        want = expected_jobs(started, finished)
+        deadline, problems = time.monotonic() + 10, ["no answer"]
+        while time.monotonic() < deadline:
+            try:
+                got = job_series(agent.metrics())
+            except OSError:
+                time.sleep(0.2)
+                continue
+            problems = [f"{k[0]}{dict(k[1])}: want {v}, got {got.get(k)}" for k, v in want.items() if got.get(k) != v]
+            problems += [f"{k[0]}{dict(k[1])}: not expected ({v})" for k, v in got.items() if k not in want]
+            if not problems:
+                break
+            time.sleep(0.2)
+        print(("ok   - " if not problems else "FAIL - ") + what + ("" if not problems else ": " + "; ".join(problems[:5])))
+        fails += bool(problems)
+        time.sleep(1.5)  # another cycle on the same input changes nothing
+        if not problems and job_series(agent.metrics()) != {k: v for k, v in want.items()}:
+            print(f"FAIL - {what}: a second read of the same input changed the counters")
+            fails += 1
+
+    a = Agent(binary, squeue, state, "jobs")
+    step(a, "baseline: nothing is an edge",
+         squeue_line(1, "PENDING", "debug", "physics", s1) + squeue_line(2, "RUNNING", "gpu", "chemistry", s2, t2) +
+         squeue_line(3, "COMPLETED", "debug", "physics", s2, t2, now - 60), [], [])
+    t1 = now - 300
+    started = [("debug", "physics", t1 - s1), ("debug", "physics", t4 - s4)]
+    finished = [("gpu", "chemistry", "COMPLETED", now - 30 - t2), ("debug", "physics", "COMPLETED", e4 - t4),
+                ("debug", "physics", "CANCELLED", None)]
+    step(a, "started, finished, one wholly between runs, one cancelled while pending, one gone",
+         squeue_line(1, "RUNNING", "debug", "physics", s1, t1) +
+         squeue_line(2, "COMPLETED", "gpu", "chemistry", s2, t2, now - 30) +
+         squeue_line(4, "COMPLETED", "debug", "physics", s4, t4, e4) + squeue_line(5, "PENDING", "long", "biology", now - 50) +
+         squeue_line(6, "CANCELLED", "debug", "physics", s6, e6, e6), started, finished)
+    write("garbage\n")
+    time.sleep(2.5)  # a failed run: no edge
+    a.stop()
+    b = Agent(binary, squeue, state, "jobs")
+    started.append(("long", "biology", now - 10 - (now - 50)))
+    finished.append(("debug", "physics", "COMPLETED", now - 5 - t1))
+    step(b, "after a failed run and a restart: nothing twice, nothing lost",
+         squeue_line(1, "COMPLETED", "debug", "physics", s1, t1, now - 5) +
+         squeue_line(2, "COMPLETED", "gpu", "chemistry", s2, t2, now - 30) +
+         squeue_line(4, "COMPLETED", "debug", "physics", s4, t4, e4) +
+         squeue_line(5, "RUNNING", "long", "biology", now - 50, now - 10) +
+         squeue_line(6, "CANCELLED", "debug", "physics", s6, e6, e6), started, finished)
+    b.stop()
+    return fails
+
+
 def main():
     binary, fixtures = sys.argv[1], sys.argv[2]
     template = open(os.path.join(fixtures, "lab-22.05", "sdiag.txt"), encoding="utf-8").read()
@@ -258,6 +368,7 @@ def main():
     step(d, "restart without --state-dir: starts from sdiag's values", (9, 2, 13, 3), (9, 2, 13, 3))
     d.stop()
     fails += node_edges(binary, work)
+    fails += job_edges(binary, work)
     print(f"counters: {fails} failed")
     return 1 if fails else 0
 

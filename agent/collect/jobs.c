@@ -7,10 +7,13 @@
 #include <string.h>
 
 #include "../collector.h"
+#include "job_edges.h"
 #include "json_doc.h"
 #include "seed_lines.h"
 
-enum { F_JOBID, F_USER, F_ACCOUNT, F_PARTITION, F_STATE, F_CPUS, F_MINMEM, F_TRES, F_REASON, N_FIELDS };
+/* The command's columns; a line of the older nine (no times: no job edges) is read too. */
+enum { F_JOBID, F_USER, F_ACCOUNT, F_PARTITION, F_STATE, F_CPUS, F_MINMEM, F_TRES, F_SUBMIT, F_START, F_END, F_REASON, N_FIELDS };
+enum { N_FIELDS_WITHOUT_TIMES = 9 };
 
 enum {
     J_USER_JOBS,
@@ -31,6 +34,10 @@ enum {
     J_PENDING_REASON,
     J_USER_GRES,
     J_ACCOUNT_GRES,
+    J_STARTED,
+    J_FINISHED,
+    J_WAIT,
+    J_RUN,
     J_TRACE,                               /* the traced jobs' families (--trace.enabled), in trace.h's order */
     J_NATIVE = J_TRACE + N_TRACE_FAMILIES, /* Slurm's own /metrics/jobs, /partitions and /jobs-users-accts names */
 };
@@ -172,6 +179,28 @@ static const family_def jobs_families[] = {
                         .type = METRIC_GAUGE,
                         .labels = LABELS("account", "gres", "type"),
                         .help = "GRES held by the account's running jobs, by name and type (tres-alloc)"},
+    [J_STARTED] = {.name = "slurm_jobs_started_total",
+                   .type = METRIC_COUNTER,
+                   .labels = LABELS("partition", "account"),
+                   .help = "Jobs seen entering a running state between successive squeue runs",
+                   .doc = "a job pending at the last run and started now, or new and started (or already finished "
+                          "after running: it ran wholly between two runs)"},
+    [J_FINISHED] = {.name = "slurm_jobs_finished_total",
+                    .type = METRIC_COUNTER,
+                    .labels = LABELS("partition", "account", "state"),
+                    .help = "Jobs seen leaving for a terminal state between successive squeue runs",
+                    .doc = "state=`COMPLETED`, `FAILED`, `CANCELLED`, `TIMEOUT`, `OUT_OF_MEMORY`, `NODE_FAIL`, `PREEMPTED`, "
+                           "`BOOT_FAIL`, `DEADLINE`; counted once"},
+    [J_WAIT] = {.name = "slurm_job_queue_wait_seconds",
+                .type = METRIC_HISTOGRAM,
+                .labels = LABELS("partition"),
+                .help = "StartTime - SubmitTime of each job, observed once when it starts",
+                .doc = "buckets `--collector.jobs.wait-buckets`"},
+    [J_RUN] = {.name = "slurm_job_run_seconds",
+               .type = METRIC_HISTOGRAM,
+               .labels = LABELS("partition", "state"),
+               .help = "EndTime - StartTime of each job that ran, observed once when it finishes",
+               .doc = "buckets `--collector.jobs.run-buckets`; a job cancelled before it started is not observed"},
     [J_TRACE + TRACE_JOB_MEM] = {.name = "slurm_job_mem_alloc",
                                  .type = METRIC_GAUGE,
                                  .labels = LABELS("jobid"),
@@ -208,7 +237,10 @@ static const family_def jobs_families[] = {
 
 typedef struct {
     bool users_accts;
+    char *wait_buckets, *run_buckets;
 } jobs_settings;
+
+#define DEFAULT_JOB_BUCKETS "1,5,10,30,60,300,900,1800,3600,7200,14400,28800,86400,172800,604800"
 
 static const collector_option jobs_options[] = {
     {.name = "collector.jobs.users-accts",
@@ -217,8 +249,25 @@ static const collector_option jobs_options[] = {
      .offset = offsetof(jobs_settings, users_accts),
      .help = "Also Slurm's per-user and per-account job families (slurm_user_jobs*, slurm_account_jobs*; Slurm's "
              "/metrics/jobs-users-accts, whose cost Slurm's documentation warns of)."},
+    {.name = "collector.jobs.wait-buckets",
+     .type = OPT_STRING,
+     .def = DEFAULT_JOB_BUCKETS,
+     .offset = offsetof(jobs_settings, wait_buckets),
+     .help = "Upper bounds (seconds, ascending, comma-separated) of slurm_job_queue_wait_seconds' buckets."},
+    {.name = "collector.jobs.run-buckets",
+     .type = OPT_STRING,
+     .def = DEFAULT_JOB_BUCKETS,
+     .offset = offsetof(jobs_settings, run_buckets),
+     .help = "Upper bounds (seconds, ascending, comma-separated) of slurm_job_run_seconds' buckets."},
     {0},
 };
+
+static int jobs_validate(const void *settings, char *err, size_t err_len) {
+    const jobs_settings *s = settings;
+    double b[JOB_EDGE_MAX_BUCKETS];
+    if (parse_bounds(s->wait_buckets, b, JOB_EDGE_MAX_BUCKETS, err, err_len) < 0) return -1;
+    return parse_bounds(s->run_buckets, b, JOB_EDGE_MAX_BUCKETS, err, err_len) < 0 ? -1 : 0;
+}
 
 typedef struct {
     family *fam[N_JOBS_FAMILIES];
@@ -231,6 +280,8 @@ typedef struct {
     htab traced_ids; /* job id text -> index into jobs */
     traced_job *jobs;
     const traced_job **job_of_trace;
+    job_edges *memory; /* jobs starting and finishing across runs (NULL: no memory lent) */
+    job_edges_run edges;
 } jobs_state;
 
 /* Takes the trace table's live entries, so each squeue line can tell whether its job is traced. */
@@ -251,8 +302,19 @@ static void jobs_begin(void *state, sample_set *out, const collect_env *env) {
     jobs_state *s = state;
     if (env->traces) snapshot_traces(s, env->traces, &out->mem);
     ss_declare(out, jobs_families, s->fam);
-    s->users_accts = env->settings && ((const jobs_settings *)env->settings)->users_accts;
+    const jobs_settings *settings = env->settings;
+    s->users_accts = settings && settings->users_accts;
     fam_slot(s->fam[AT_SCOPE(SCOPE_CLUSTER, JN_TOTAL)], NULL); /* the cluster's series exist with no jobs */
+    if ((s->memory = env->memory)) {
+        double wait[JOB_EDGE_MAX_BUCKETS], run[JOB_EDGE_MAX_BUCKETS];
+        char why[160];
+        const char *w = settings ? settings->wait_buckets : DEFAULT_JOB_BUCKETS, *r = settings ? settings->run_buckets : w;
+        int nw = parse_bounds(w, wait, JOB_EDGE_MAX_BUCKETS, why, sizeof why);
+        int nr = parse_bounds(r, run, JOB_EDGE_MAX_BUCKETS, why, sizeof why);
+        if (nw < 0) nw = parse_bounds(DEFAULT_JOB_BUCKETS, wait, JOB_EDGE_MAX_BUCKETS, why, sizeof why);
+        if (nr < 0) nr = parse_bounds(DEFAULT_JOB_BUCKETS, run, JOB_EDGE_MAX_BUCKETS, why, sizeof why);
+        job_edges_configure(s->memory, wait, (size_t)nw, run, (size_t)nr);
+    }
 }
 
 /* The count of one TRES in a tres-alloc list ("cpu=1,mem=2G,node=1,gres/gpu=2"), 0 if absent. */
@@ -350,6 +412,7 @@ static int seed_fields(jobs_state *s, const char *line, char **f, char *why, siz
     if (seed_json_fields(line, keys, v, 8, &s->scratch, why, why_len) < 0) return -1;
     f[F_JOBID] = v[0], f[F_USER] = v[1], f[F_ACCOUNT] = v[2], f[F_PARTITION] = v[3], f[F_STATE] = v[4];
     f[F_CPUS] = v[5], f[F_MINMEM] = v[6], f[F_TRES] = "", f[F_REASON] = v[7];
+    f[F_SUBMIT] = f[F_START] = f[F_END] = "";
     size_t rlen = strlen(v[7]);
     if (!strcmp(v[4], "PENDING") && rlen >= 2 && v[7][0] == '(' && v[7][rlen - 1] == ')') {
         v[7][rlen - 1] = '\0';
@@ -358,29 +421,58 @@ static int seed_fields(jobs_state *s, const char *line, char **f, char *why, siz
     return 0;
 }
 
-static int count_job(jobs_state *s, char **f, const char *features, char *why, size_t why_len);
+/* A job's submit, start and end times (unix seconds; 0: not known). */
+typedef struct {
+    double submit, start, end;
+} job_times;
+
+static int count_job(jobs_state *s, char **f, const char *features, const job_times *t, char *why, size_t why_len);
+
+/* SubmitTime, StartTime, EndTime as squeue prints them: a time, or N/A (not started, no end yet). */
+static bool times_at(char *const *f) {
+    double t;
+    if (!parse_slurm_time(f[0], &t)) return false;
+    for (int i = 1; i < 3; i++)
+        if (!parse_slurm_time(f[i], &t) && strcmp(f[i], "N/A") && strcmp(f[i], "Unknown") && strcmp(f[i], "None")) return false;
+    return true;
+}
+
+static double time_or_zero(const char *text) {
+    double t;
+    return parse_slurm_time(text, &t) ? t : 0;
+}
 
 static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_len) {
     jobs_state *s = state;
     if (json_doc_take(&s->doc, line, len)) return 0;
     if (!len) return 0;
     char *f[N_FIELDS];
+    job_times t = {0};
     if (line[0] == '{') {
         int rc = seed_fields(s, line, f, why, why_len);
-        if (rc == 0) rc = count_job(s, f, "", why, why_len);
+        if (rc == 0) rc = count_job(s, f, "", &t, why, why_len);
         arena_free(&s->scratch);
         return rc;
     }
-    if (split_fields(line, f, N_FIELDS) != N_FIELDS) {
-        snprintf(why, why_len, "expected %d '|'-separated fields", N_FIELDS);
+    size_t n = split_fields(line, f, N_FIELDS);
+    if (n < N_FIELDS_WITHOUT_TIMES) {
+        snprintf(why, why_len, "expected %d (or %d) '|'-separated fields", N_FIELDS, N_FIELDS_WITHOUT_TIMES);
         return -1;
     }
-    return count_job(s, f, "", why, why_len);
+    if (n < N_FIELDS || !times_at(f + F_SUBMIT)) { /* the older columns: the reason, '|'s and all, after the 8th */
+        char *reason = f[N_FIELDS_WITHOUT_TIMES - 1];
+        for (char *p = reason; p < line + len; p++)
+            if (!*p) *p = '|';
+        f[F_REASON] = reason;
+        f[F_SUBMIT] = f[F_START] = f[F_END] = "";
+    }
+    t = (job_times){time_or_zero(f[F_SUBMIT]), time_or_zero(f[F_START]), time_or_zero(f[F_END])};
+    return count_job(s, f, "", &t, why, why_len);
 }
 
 /* Adds one job (its fields in slurmpush's column order) to every aggregate; features is its
  * '&'-separated feature list ("" in text mode, as the seed: every job in feature=""). */
-static int count_job(jobs_state *s, char **f, const char *features, char *why, size_t why_len) {
+static int count_job(jobs_state *s, char **f, const char *features, const job_times *t, char *why, size_t why_len) {
     long long cpus;
     double mem_si, mem_bin, job_bytes;
     if (!*f[F_JOBID] || !*f[F_STATE]) {
@@ -431,6 +523,7 @@ static int count_job(jobs_state *s, char **f, const char *features, char *why, s
     if (!strcmp(state_, "PENDING")) FAM_ADD(s->fam[J_PENDING_REASON], 1, pending_reason(f[F_REASON]));
     count_native(s, f, (double)cpus, job_bytes);
     if (!strcmp(state_, "RUNNING")) count_gres(s, f[F_TRES], user, account);
+    if (s->memory) job_edges_see(&s->edges, s->memory, f[F_JOBID], state_, partition, account, t->submit, t->start, t->end);
     if (s->n_traces) {
         long k = htab_find(&s->traced_ids, f[F_JOBID], strlen(f[F_JOBID]));
         if (k >= 0) s->jobs[k] = (traced_job){.listed = true, .cpus = (double)cpus, .mem = mem_si};
@@ -477,7 +570,11 @@ static int count_json_jobs(jobs_state *s, char *why, size_t why_len) {
         json_object *job = json_object_array_get_idx(jobs, i);
         char *f[N_FIELDS];
         json_job_fields(s, job, f);
-        rc = count_job(s, f, jstr(jget(job, "features")), why, why_len);
+        job_times t = {0};
+        if (!jnum(jget(job, "submit_time"), &t.submit)) t.submit = 0;
+        if (!jnum(jget(job, "start_time"), &t.start)) t.start = 0;
+        if (!jnum(jget(job, "end_time"), &t.end)) t.end = 0;
+        rc = count_job(s, f, jstr(jget(job, "features")), &t, why, why_len);
         arena_free(&s->scratch);
     }
     json_object_put(doc);
@@ -489,6 +586,10 @@ static int jobs_end(void *state, sample_set *out, char *why, size_t why_len) {
     jobs_state *s = state;
     if (s->doc.active && count_json_jobs(s, why, why_len) < 0) return -1;
     if (s->traces) trace_emit(s->fam + J_TRACE, s->traces, s->n_traces, s->job_of_trace);
+    if (s->memory) {
+        job_edges_commit(s->memory, &s->edges);
+        job_edges_emit(s->memory, s->fam[J_STARTED], s->fam[J_FINISHED], s->fam[J_WAIT], s->fam[J_RUN]);
+    }
     return 0;
 }
 
@@ -500,14 +601,19 @@ static void jobs_release(void *state) {
     htab_free(&s->traced_ids);
     free(s->jobs);
     free(s->job_of_trace);
+    job_edges_run_free(&s->edges);
 }
+
+static void jobs_memory_save(const void *memory, json_object *out) { job_edges_save(memory, out); }
+static int jobs_memory_load(void *memory, json_object *in) { return job_edges_load(memory, in); }
+static void jobs_memory_release(void *memory) { job_edges_free(memory); }
 
 const collector_def jobs_collector = {
     .name = "jobs",
     .summary = "jobs per user, account, partition, feature and pending reason (squeue)",
     .enabled_by_default = true,
     .command = "squeue --states=all -h -r -O JobID:|,UserName:|,Account:|,Partition:|,State:|,NumCPUs:|,MinMemory:|,"
-               "tres-alloc:|,Reason:",
+               "tres-alloc:|,SubmitTime:|,StartTime:|,EndTime:|,Reason:",
     .command_alias = "slurm.squeue-cli",
     .fixture = "squeue",
     .families = jobs_families,
@@ -523,4 +629,9 @@ const collector_def jobs_collector = {
     .parse_line = jobs_line,
     .end = jobs_end,
     .release = jobs_release,
+    .validate = jobs_validate,
+    .memory_size = sizeof(job_edges),
+    .memory_save = jobs_memory_save,
+    .memory_load = jobs_memory_load,
+    .memory_release = jobs_memory_release,
 };

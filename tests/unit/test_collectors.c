@@ -91,6 +91,8 @@ static void test_jobs_counts(void **st) {
         "2|bob|chem|debug|RUNNING|2|512M|cpu=2,mem=1024M,node=1|None",
         "3|ann|phys|gpu|PENDING|1|0|cpu=1,mem=2G,node=1|ReqNodeNotAvail, UnavailableNodes:c[1-4]",
         "4|ann|phys|gpu|PENDING|1|0||Reason|with|pipes",
+        /* the twelve columns (times before the reason), a reason with pipes too */
+        "5|ann|phys|gpu|PENDING|1|0||2026-12-03T10:00:00|N/A|N/A|Reason|with|pipes",
         "",
         NULL,
     };
@@ -101,10 +103,10 @@ static void test_jobs_counts(void **st) {
     assert_true(value_of(ss, "slurm_user_mem_alloc", (const char *[]){"RUNNING", "bob"}) == 1.512e9);
     assert_true(value_of(ss, "slurm_user_mem_alloc_bytes", (const char *[]){"RUNNING", "bob"}) == 2.0 * 1073741824);
     assert_true(value_of(ss, "slurm_pending_reason_total", (const char *[]){"(ReqNodeNotAvail, UnavailableNodes)"}) == 1);
-    assert_true(value_of(ss, "slurm_pending_reason_total", (const char *[]){"Reason|with|pipes"}) == 1);
+    assert_true(value_of(ss, "slurm_pending_reason_total", (const char *[]){"Reason|with|pipes"}) == 2);
     /* zero-memory pending jobs: omitted from the seed's "> 0 only" memory family */
     assert_true(isnan(value_of(ss, "slurm_user_mem_alloc", (const char *[]){"PENDING", "ann"})));
-    assert_true(value_of(ss, "slurm_feature_total", (const char *[]){""}) == 4);
+    assert_true(value_of(ss, "slurm_feature_total", (const char *[]){""}) == 5);
     ss_free(ss);
 }
 
