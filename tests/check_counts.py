@@ -466,6 +466,29 @@ def expected_reservation_states(exp):
     return out
 
 
+def expected_job_gpus(lines):
+    """scontrol show job -d -o: per running job, each node group's GRES=gpu…(IDX:list) -> one series per index."""
+    exp = defaultdict(lambda: defaultdict(float))
+    for line in lines:
+        if not line.startswith("JobId=") or " JobState=RUNNING " not in line + " ":
+            continue
+        w = dict(re.findall(r"(?:^| )(\w+)=(\S*)", line))
+        user = w.get("UserId", "").split("(")[0]
+        for nodes, gres in re.findall(r" Nodes=(\S+)(?:(?! Nodes=).)*? GRES=(\S*)", line):
+            for entry in re.findall(r"(?:[^,(]|\([^)]*\))+", gres):
+                m = re.fullmatch(r"gpu(?::[^:(]*)*\(IDX:([\d,-]+)\)", entry)
+                if not m:
+                    continue
+                for part in m.group(1).split(","):
+                    lo, _, hi = part.partition("-")
+                    for i in range(int(lo), int(hi or lo) + 1):
+                        for node in expand_hostlist(nodes):
+                            exp["slurm_job_gpu_info"][(("account", w.get("Account", "")), ("gpu_index", str(i)),
+                                                       ("jobid", w["JobId"]), ("node", node),
+                                                       ("partition", w.get("Partition", "")), ("username", user))] = 1.0
+    return exp
+
+
 def gres_entries(text):
     """'gpu:a100:2(S:0-1),mps:1K' -> [(gpu, a100, 2), (mps, '', 1024)]"""
     if text in ("", "(null)", "N/A"):
@@ -699,7 +722,7 @@ def compare(exp, got, families):
 COUNTERS = {"squeue": "squeue", "sinfo": "sinfo", "lic": "licenses", "sdiag": "sdiag", "sacctmgr": "sacctmgr",
             "config": "config", "ping": "ping", "sshare": "sshare", "reservations": "reservations",
             "nodes-detail": "nodes_detail",
-            "queue": "queue", "gres": "gres"}
+            "queue": "queue", "gres": "gres", "jobs-detail": "jobs_detail"}
 SELF_METRIC = re.compile(r"_(scrape_duration|scrape_error|collect_error)$|^slurm_controller_ping_seconds$")  # timings
 
 
@@ -718,6 +741,7 @@ def main():
     ap.add_argument("--reservations", help="scontrol show reservation -o output file")
     ap.add_argument("--nodes-detail", help="scontrol show nodes -o output file")
     ap.add_argument("--gres", help="sinfo -N NodeList|Partition|Gres|GresUsed output file")
+    ap.add_argument("--jobs-detail", help="scontrol show job -d -o output file")
     ap.add_argument("--queue", help="squeue -t PD (the queue collector's columns) output file")
     ap.add_argument("--fairshare-users", action="store_true", help="slurmpush ran with --collector.fairshare.users")
     ap.add_argument("--users-accts", action="store_true", help="slurmpush ran with --collector.jobs.users-accts")
@@ -755,6 +779,8 @@ def main():
         exp.update(expected_node_detail(open(a.nodes_detail, encoding="utf-8", errors="replace").read().splitlines()))
     if a.reservations:
         exp.update(expected_reservations(open(a.reservations, encoding="utf-8", errors="replace").read().splitlines()))
+    if a.jobs_detail:
+        exp.update(expected_job_gpus(open(a.jobs_detail, encoding="utf-8", errors="replace").read().splitlines()))
     if a.reservations and a.nodes_detail:
         exp.update(expected_reservation_states(exp))
     if a.sshare:
