@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""counters_test.py SLURMPUSH FIXTURES — counters made from Slurm's snapshots, over scripted sequences.
+"""counters_test.py SLURMPUSH FIXTURES [PROMETHEUS_URL] — counters made from Slurm's snapshots, over scripted
+sequences. With a Prometheus (its remote-write receiver on), every agent also pushes there, and after every
+step the same counters and buckets are read back from it too (instant queries), not only from /metrics.
 
 Part 1, sdiag's counters made monotonic.
 
@@ -29,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import json
+import urllib.parse
 import urllib.request
 
 
@@ -49,6 +53,17 @@ def sdiag_text(template, submitted, failed, main_cycles, bf_cycles):
     return main + sep + rest
 
 
+RECEIVER = None  # a Prometheus base URL, or None
+SOURCES = ["metrics"]  # where each step reads the counters back
+RUN = f"counters{os.getpid()}{int(time.time())}"  # this run's cluster label in the receiver
+
+
+def without_cluster(text):
+    """The exposition without the cluster label the agents carry (for the receiver's sake)."""
+    text = re.sub(r'cluster="[^"]*",?', "", text)
+    return re.sub(r"\{\}", "", re.sub(r",\}", "}", text))
+
+
 class Agent:
     def __init__(self, binary, sdiag, state_dir, collector="diags"):
         self.port = free_port()
@@ -58,11 +73,29 @@ class Agent:
                 f"--web.listen-address=127.0.0.1:{self.port}"]
         if state_dir:
             args.append(f"--state-dir={state_dir}")
+        if RECEIVER:
+            args += ["--label", f"cluster={RUN}", f"--remote-write.url={RECEIVER}/api/v1/write"]
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        self.source = "metrics"
 
     def metrics(self):
+        if self.source == "receiver":
+            return self.receiver_text()
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
-            return r.read().decode()
+            return without_cluster(r.read().decode())
+
+    @staticmethod
+    def receiver_text():
+        """What the receiver holds now for this run, written as exposition lines."""
+        query = urllib.parse.urlencode({"query": f'{{cluster="{RUN}",__name__=~"slurm_.+"}}'})
+        with urllib.request.urlopen(f"{RECEIVER}/api/v1/query?{query}", timeout=5) as r:
+            result = json.load(r)["data"]["result"]
+        lines = []
+        for series in result:
+            labels = {k: v for k, v in series["metric"].items() if k not in ("__name__", "cluster", "job", "instance")}
+            inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+            lines.append(series["metric"]["__name__"] + (f"{{{inner}}}" if inner else "") + " " + series["value"][1])
+        return "\n".join(lines) + "\n"
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -131,33 +164,36 @@ def node_edges(binary, work):
                 for (a, b), n in transitions.items()}
         want.update({("slurm_node_flag_set_total", frozenset({("flag", f)})): float(n) for f, n in flags.items()})
         want.update(hist(observations))
-        deadline, got, problems = time.monotonic() + 10, {}, ["no answer"]
-        while time.monotonic() < deadline:
-            try:
-                got = parse_metrics(agent.metrics())
-            except OSError:
+        for agent.source in SOURCES:  # /metrics, then the receiver (when there is one)
+            label = what + (" (read back from the receiver)" if agent.source == "receiver" else "")
+            deadline, got, problems = time.monotonic() + 10, {}, ["no answer"]
+            while time.monotonic() < deadline:
+                try:
+                    got = parse_metrics(agent.metrics())
+                except OSError:
+                    time.sleep(0.2)
+                    continue
+                problems = [f"{k[0]}{dict(k[1])}: want {v}, got {got.get(k)}" for k, v in want.items() if got.get(k) != v]
+                problems += [f"{k[0]}{dict(k[1])}: not expected ({v})" for k, v in got.items()
+                             if k not in want and (k[0].endswith(("_total", "_bucket", "_count")))]
+                for node, t in since.items():
+                    g = got.get(("slurm_node_unavailable_since_timestamp_seconds", frozenset({("node", node)})))
+                    ok = g is not None and (cycle_start - 1 <= g <= time.time() + 1 if t == "now" else abs(g - int(t)) < 1)
+                    if not ok:
+                        problems.append(f"since {node}: want {t}, got {g}")
+                extra = [dict(k[1])["node"] for k in got if k[0] == "slurm_node_unavailable_since_timestamp_seconds"
+                         and dict(k[1])["node"] not in since]
+                problems += [f"since {n}: not expected" for n in extra]
+                for part, xs in observations.items():  # the sum: the durations, within the cycle's jitter
+                    g = got.get(("slurm_node_unavailable_seconds_sum", frozenset({("partition", part)})))
+                    if g is None or abs(g - sum(xs)) > 5 * len(xs):
+                        problems.append(f"sum {part}: want about {sum(xs):.0f}, got {g}")
+                if not problems:
+                    break
                 time.sleep(0.2)
-                continue
-            problems = [f"{k[0]}{dict(k[1])}: want {v}, got {got.get(k)}" for k, v in want.items() if got.get(k) != v]
-            problems += [f"{k[0]}{dict(k[1])}: not expected ({v})" for k, v in got.items()
-                         if k not in want and (k[0].endswith(("_total", "_bucket", "_count")))]
-            for node, t in since.items():
-                g = got.get(("slurm_node_unavailable_since_timestamp_seconds", frozenset({("node", node)})))
-                ok = g is not None and (cycle_start - 1 <= g <= time.time() + 1 if t == "now" else abs(g - int(t)) < 1)
-                if not ok:
-                    problems.append(f"since {node}: want {t}, got {g}")
-            extra = [dict(k[1])["node"] for k in got if k[0] == "slurm_node_unavailable_since_timestamp_seconds"
-                     and dict(k[1])["node"] not in since]
-            problems += [f"since {n}: not expected" for n in extra]
-            for part, xs in observations.items():  # the sum: the durations, within the cycle's jitter
-                g = got.get(("slurm_node_unavailable_seconds_sum", frozenset({("partition", part)})))
-                if g is None or abs(g - sum(xs)) > 5 * len(xs):
-                    problems.append(f"sum {part}: want about {sum(xs):.0f}, got {g}")
-            if not problems:
-                break
-            time.sleep(0.2)
-        print(("ok   - " if not problems else "FAIL - ") + what + ("" if not problems else ": " + "; ".join(problems[:6])))
-        fails += bool(problems)
+            print(("ok   - " if not problems else "FAIL - ") + label + ("" if not problems else ": " + "; ".join(problems[:6])))
+            fails += bool(problems)
+        agent.source = "metrics"
 
     lines = lambda *ls: "".join(ls)
     a = Agent(binary, nodes, state, "node-detail")
@@ -201,8 +237,9 @@ JOB_BOUNDS = [1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400,
 
 def squeue_line(job, state, partition, account, submit=None, start=None, end=None):
     stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) if t else "N/A"
+    no_end = "NONE" if state == "RUNNING" else "N/A"  # what Slurm 22.05 prints for a running job's end
     return (f"{job}|alice|{account}|{partition}|{state}|1|100M|cpu=1,mem=100M,node=1|"
-            f"{stamp(submit)}|{stamp(start)}|{stamp(end)}|None\n")
+            f"{stamp(submit)}|{stamp(start)}|{stamp(end) if end else no_end}|None\n")
 
 
 def job_series(text):
@@ -253,20 +290,23 @@ def job_edges(binary, work):
         nonlocal fails
         write(text)
         want = expected_jobs(started, finished)
-        deadline, problems = time.monotonic() + 10, ["no answer"]
-        while time.monotonic() < deadline:
-            try:
-                got = job_series(agent.metrics())
-            except OSError:
+        for agent.source in SOURCES:  # /metrics, then the receiver (when there is one)
+            label = what + (" (read back from the receiver)" if agent.source == "receiver" else "")
+            deadline, problems = time.monotonic() + 10, ["no answer"]
+            while time.monotonic() < deadline:
+                try:
+                    got = job_series(agent.metrics())
+                except OSError:
+                    time.sleep(0.2)
+                    continue
+                problems = [f"{k[0]}{dict(k[1])}: want {v}, got {got.get(k)}" for k, v in want.items() if got.get(k) != v]
+                problems += [f"{k[0]}{dict(k[1])}: not expected ({v})" for k, v in got.items() if k not in want]
+                if not problems:
+                    break
                 time.sleep(0.2)
-                continue
-            problems = [f"{k[0]}{dict(k[1])}: want {v}, got {got.get(k)}" for k, v in want.items() if got.get(k) != v]
-            problems += [f"{k[0]}{dict(k[1])}: not expected ({v})" for k, v in got.items() if k not in want]
-            if not problems:
-                break
-            time.sleep(0.2)
-        print(("ok   - " if not problems else "FAIL - ") + what + ("" if not problems else ": " + "; ".join(problems[:5])))
-        fails += bool(problems)
+            print(("ok   - " if not problems else "FAIL - ") + label + ("" if not problems else ": " + "; ".join(problems[:5])))
+            fails += bool(problems)
+        agent.source = "metrics"
         time.sleep(1.5)  # another cycle on the same input changes nothing
         if not problems and job_series(agent.metrics()) != {k: v for k, v in want.items()}:
             print(f"FAIL - {what}: a second read of the same input changed the counters")
@@ -302,7 +342,11 @@ def job_edges(binary, work):
 
 
 def main():
+    global RECEIVER
     binary, fixtures = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        RECEIVER = sys.argv[3].rstrip("/")
+        SOURCES.append("receiver")
     template = open(os.path.join(fixtures, "lab-22.05", "sdiag.txt"), encoding="utf-8").read()
     work = tempfile.mkdtemp(prefix="slurmpush-counters.")
     sdiag, state = os.path.join(work, "sdiag.txt"), os.path.join(work, "state")
@@ -316,25 +360,28 @@ def main():
     def step(agent, what, raw, want):
         nonlocal fails
         write(sdiag_text(template, *raw) if raw else "garbage, not sdiag\n")
-        deadline, got = time.monotonic() + 10, {}
-        while time.monotonic() < deadline:  # until a cycle has read this step's file
-            try:
-                got = counters(agent.metrics())
-            except OSError:
-                got = {}
-            if want is None:  # a failed run publishes nothing of the collector; its error counter rises
-                ok = "submitted" not in got and got.get("slurm_scheduler_cycles_total") is None and \
-                    (got.get("errors") or 0) >= 1
-            else:
-                ok = got.get("submitted") == want[0] and got.get("failed") == want[1] and \
-                    got.get("slurm_scheduler_cycles_total") == want[2] and \
-                    got.get("slurm_scheduler_backfill_cycles_total") == want[3]
-            if ok:
-                break
-            time.sleep(0.2)
-        print(("ok   - " if ok else "FAIL - ") + f"{what}: sdiag {raw} -> counters {want}" +
-              ("" if ok else f" (got {got})"))
-        fails += not ok
+        for agent.source in SOURCES:  # /metrics, then the receiver (when there is one)
+            label = what + (" (read back from the receiver)" if agent.source == "receiver" else "")
+            deadline, got = time.monotonic() + 10, {}
+            while time.monotonic() < deadline:  # until a cycle has read this step's file
+                try:
+                    got = counters(agent.metrics())
+                except OSError:
+                    got = {}
+                if want is None:  # a failed run publishes nothing of the collector; its error counter rises
+                    ok = "submitted" not in got and got.get("slurm_scheduler_cycles_total") is None and \
+                        (got.get("errors") or 0) >= 1
+                else:
+                    ok = got.get("submitted") == want[0] and got.get("failed") == want[1] and \
+                        got.get("slurm_scheduler_cycles_total") == want[2] and \
+                        got.get("slurm_scheduler_backfill_cycles_total") == want[3]
+                if ok:
+                    break
+                time.sleep(0.2)
+            print(("ok   - " if ok else "FAIL - ") + f"{label}: sdiag {raw} -> counters {want}" +
+                  ("" if ok else f" (got {got})"))
+            fails += not ok
+        agent.source = "metrics"
         time.sleep(1.5)  # another cycle on the same input: no change
         if ok and want and counters(agent.metrics()).get("submitted") != want[0]:
             print(f"FAIL - {what}: a second read of the same input changed the counters")

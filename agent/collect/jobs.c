@@ -428,13 +428,11 @@ typedef struct {
 
 static int count_job(jobs_state *s, char **f, const char *features, const job_times *t, char *why, size_t why_len);
 
-/* SubmitTime, StartTime, EndTime as squeue prints them: a time, or N/A (not started, no end yet). */
+/* The twelve columns: SubmitTime is a time (every job has one; StartTime and EndTime may be N/A,
+ * Unknown or NONE, which 22.05 prints for a running job's end). */
 static bool times_at(char *const *f) {
     double t;
-    if (!parse_slurm_time(f[0], &t)) return false;
-    for (int i = 1; i < 3; i++)
-        if (!parse_slurm_time(f[i], &t) && strcmp(f[i], "N/A") && strcmp(f[i], "Unknown") && strcmp(f[i], "None")) return false;
-    return true;
+    return parse_slurm_time(f[0], &t);
 }
 
 static double time_or_zero(const char *text) {
