@@ -138,6 +138,14 @@ const char *kv_value(const char *line, const char *key, size_t *len);
 void kv_text(const char *line, const char *key, char *out, size_t outlen);
 /* KEY's value as a count: 0 and *out, 1 when missing (no series), -1 (with why) when not a count. */
 int kv_count(const char *line, const char *key, double *out, char *why, size_t why_len);
+/* The UTC offsets of the hours parse_slurm_time_cached has seen: a collector that reads many times keeps one
+ * in its run state (zeroed). */
+enum { SLURM_TIME_CACHE_SLOTS = 64 };
+typedef struct {
+    bool valid[SLURM_TIME_CACHE_SLOTS];
+    long hour[SLURM_TIME_CACHE_SLOTS], offset[SLURM_TIME_CACHE_SLOTS];
+} slurm_time_cache;
+bool parse_slurm_time_cached(const char *text, double *out, slurm_time_cache *cache);
 /* "2026-12-10T16:44:41" (the form the runner pins with SLURM_TIME_FORMAT=standard) in this process's
  * timezone, as Slurm printed it; false for "N/A", "Unknown", "None" and anything else. */
 bool parse_slurm_time(const char *text, double *out);

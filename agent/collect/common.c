@@ -139,15 +139,56 @@ int kv_count(const char *line, const char *key, double *out, char *why, size_t w
     return 0;
 }
 
-bool parse_slurm_time(const char *text, double *out) {
-    struct tm tm = {0};
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || *end) return false;
-    tm.tm_isdst = -1;
-    time_t t = mktime(&tm);
-    *out = (double)t;
-    return t != (time_t)-1;
+/* "YYYY-MM-DDTHH:MM:SS" into its six numbers; false for anything else. */
+static bool time_fields(const char *t, int v[6]) {
+    static const int at[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
+    static const char sep[] = "--T::";
+    if (strlen(t) != 19) return false;
+    for (int i = 0; i < 5; i++)
+        if (t[at[i] + width[i]] != sep[i]) return false;
+    for (int i = 0; i < 6; i++) {
+        v[i] = 0;
+        for (int k = 0; k < width[i]; k++) {
+            char c = t[at[i] + k];
+            if (c < '0' || c > '9') return false;
+            v[i] = v[i] * 10 + (c - '0');
+        }
+    }
+    return v[1] >= 1 && v[1] <= 12 && v[2] >= 1 && v[2] <= 31 && v[3] <= 23 && v[4] <= 59 && v[5] <= 60;
 }
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static long days_from_civil(long y, int m, int d) {
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400, doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* This process's UTC offset in the hour that starts at local (as if UTC) seconds hour_start. */
+static long offset_at(long hour_start, const int v[6]) {
+    struct tm tm = {.tm_year = v[0] - 1900, .tm_mon = v[1] - 1, .tm_mday = v[2], .tm_hour = v[3], .tm_isdst = -1};
+    time_t t = mktime(&tm);
+    return t == (time_t)-1 ? 0 : hour_start - (long)t;
+}
+
+bool parse_slurm_time_cached(const char *text, double *out, slurm_time_cache *cache) {
+    int v[6];
+    if (!time_fields(text, v)) return false;
+    long hour_start = days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600L, offset;
+    /* mktime looks the zone up on every call (a stat of /etc/localtime): once per distinct hour here */
+    size_t slot = (size_t)(hour_start / 3600) % SLURM_TIME_CACHE_SLOTS;
+    if (cache && cache->valid[slot] && cache->hour[slot] == hour_start) {
+        offset = cache->offset[slot];
+    } else {
+        offset = offset_at(hour_start, v);
+        if (cache) cache->valid[slot] = true, cache->hour[slot] = hour_start, cache->offset[slot] = offset;
+    }
+    *out = (double)(hour_start + v[4] * 60L + v[5] - offset);
+    return true;
+}
+
+bool parse_slurm_time(const char *text, double *out) { return parse_slurm_time_cached(text, out, NULL); }
 
 int parse_bounds(const char *text, double *out, size_t max, char *why, size_t why_len) {
     size_t n = 0;

@@ -282,6 +282,7 @@ typedef struct {
     const traced_job **job_of_trace;
     job_edges *memory; /* jobs starting and finishing across runs (NULL: no memory lent) */
     job_edges_run edges;
+    slurm_time_cache times;
 } jobs_state;
 
 /* Takes the trace table's live entries, so each squeue line can tell whether its job is traced. */
@@ -430,14 +431,14 @@ static int count_job(jobs_state *s, char **f, const char *features, const job_ti
 
 /* The twelve columns: SubmitTime is a time (every job has one; StartTime and EndTime may be N/A,
  * Unknown or NONE, which 22.05 prints for a running job's end). */
-static bool times_at(char *const *f) {
+static bool times_at(char *const *f, slurm_time_cache *cache) {
     double t;
-    return parse_slurm_time(f[0], &t);
+    return parse_slurm_time_cached(f[0], &t, cache);
 }
 
-static double time_or_zero(const char *text) {
+static double time_or_zero(const char *text, slurm_time_cache *cache) {
     double t;
-    return parse_slurm_time(text, &t) ? t : 0;
+    return parse_slurm_time_cached(text, &t, cache) ? t : 0;
 }
 
 static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_len) {
@@ -457,14 +458,14 @@ static int jobs_line(void *state, char *line, size_t len, char *why, size_t why_
         snprintf(why, why_len, "expected %d (or %d) '|'-separated fields", N_FIELDS, N_FIELDS_WITHOUT_TIMES);
         return -1;
     }
-    if (n < N_FIELDS || !times_at(f + F_SUBMIT)) { /* the older columns: the reason, '|'s and all, after the 8th */
+    if (n < N_FIELDS || !times_at(f + F_SUBMIT, &s->times)) { /* the older columns: the reason, '|'s and all, after the 8th */
         char *reason = f[N_FIELDS_WITHOUT_TIMES - 1];
         for (char *p = reason; p < line + len; p++)
             if (!*p) *p = '|';
         f[F_REASON] = reason;
         f[F_SUBMIT] = f[F_START] = f[F_END] = "";
     }
-    t = (job_times){time_or_zero(f[F_SUBMIT]), time_or_zero(f[F_START]), time_or_zero(f[F_END])};
+    t = (job_times){time_or_zero(f[F_SUBMIT], &s->times), time_or_zero(f[F_START], &s->times), time_or_zero(f[F_END], &s->times)};
     return count_job(s, f, "", &t, why, why_len);
 }
 

@@ -65,6 +65,7 @@ typedef struct {
     htab by_name;
     partition_queue *parts;
     size_t n_parts, cap_parts;
+    slurm_time_cache times;
 } queue_state;
 
 static void queue_begin(void *state, sample_set *out, const collect_env *env) {
@@ -100,11 +101,11 @@ static int queue_line(void *state, char *line, size_t len, char *why, size_t why
         return -1;
     }
     double submit, start;
-    if (!parse_slurm_time(f[F_SUBMIT], &submit)) {
+    if (!parse_slurm_time_cached(f[F_SUBMIT], &submit, &s->times)) {
         snprintf(why, why_len, "SubmitTime \"%.30s\" is not a time", f[F_SUBMIT]);
         return -1;
     }
-    bool has_start = parse_slurm_time(f[F_START], &start);
+    bool has_start = parse_slurm_time_cached(f[F_START], &start, &s->times);
     char reason[256];
     snprintf(reason, sizeof reason, "%.*s", (int)strcspn(f[F_REASON], ",:"), f[F_REASON]);
     bool held = !strcmp(reason, "JobHeldUser") || !strcmp(reason, "JobHeldAdmin");

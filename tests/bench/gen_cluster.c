@@ -8,6 +8,7 @@
 #include <string.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static unsigned long long rng_state;
 static unsigned next_rand(void) { /* xorshift64*: reproducible, no libc state */
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     long jobs = atol(argv[1]), nodes = atol(argv[2]);
+    time_t base = 1796000000; /* a fixed "now": the same seed writes the same files */
     rng_state = argc > 4 ? strtoull(argv[4], NULL, 10) | 1 : 0x9e3779b97f4a7c15ull;
     mkdir(argv[3], 0755);
     char path[4096];
@@ -61,9 +63,19 @@ int main(int argc, char **argv) {
         unsigned cpus = 1u << pick(7), nodes_used = 1 + pick(4);
         const char *mem = mems[pick(sizeof mems / sizeof *mems)];
         unsigned user = pick(1000);
-        fprintf(q, "%ld|user%04u|acct%02u|part%02u|%s|%u|%s|cpu=%u,mem=%uG,node=%u,billing=%u|%s\n", 1000000 + j, user,
-                user % 100, pick(12), state, cpus, mem, cpus, 1 + pick(64), nodes_used, cpus,
-                !strcmp(state, "PENDING") ? reasons[pick(sizeof reasons / sizeof *reasons)] : "None");
+        /* the jobs collector's twelve columns: times in the form the runner pins, in this timezone */
+        time_t submit = base - (time_t)pick(86400), start = submit + (time_t)pick(3600), end = start + (time_t)pick(7200);
+        char ts[3][32];
+        strftime(ts[0], sizeof ts[0], "%Y-%m-%dT%H:%M:%S", localtime(&submit));
+        strftime(ts[1], sizeof ts[1], "%Y-%m-%dT%H:%M:%S", localtime(&start));
+        strftime(ts[2], sizeof ts[2], "%Y-%m-%dT%H:%M:%S", localtime(&end));
+        bool pending = !strcmp(state, "PENDING"), running = !strcmp(state, "RUNNING");
+        fprintf(q, "%ld|user%04u|acct%02u|part%02u|%s|%u|%s|cpu=%u,mem=%uG,node=%u,billing=%u|%s|%s|%s|%s\n", 1000000 + j, user,
+                user % 100, pick(12), state, cpus, mem, cpus, 1 + pick(64), nodes_used, cpus, ts[0], pending ? "N/A" : ts[1],
+                pending   ? "N/A"
+                : running ? "NONE"
+                          : ts[2],
+                pending ? reasons[pick(sizeof reasons / sizeof *reasons)] : "None");
     }
     for (long n = 0; n < nodes; n++) {
         const char *state = node_states[pick(sizeof node_states / sizeof *node_states)];

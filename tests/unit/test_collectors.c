@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "agent/collector.h"
@@ -82,6 +83,45 @@ static void test_memory_units(void **st) {
                          "0x1G", " 5G", "5G ", "1.G", ".5G", "1e3M", "9000000P"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (parse_slurm_memory(bad[i], &si, &bin) == 0) fail_msg("accepted memory %s", bad[i]);
+}
+
+/* The fast time parse equals strptime + mktime, with and without its cache, across DST changes in two
+ * zones; malformed times are refused. */
+static void test_slurm_times(void **st) {
+    (void)st;
+    const char *zones[] = {"Europe/Berlin", "America/New_York", "UTC"};
+    const char *times[] = {"2026-03-29T01:59:59", "2026-03-29T03:00:00", "2026-10-25T02:30:00", "2026-10-25T03:00:01",
+                           "2026-03-08T01:30:00", "2026-03-08T03:30:00", "2026-11-01T01:30:00", "2026-12-04T04:02:49",
+                           "2000-02-29T23:59:59", "1999-12-31T00:00:00", "2038-01-19T03:14:08"};
+    for (size_t z = 0; z < sizeof zones / sizeof *zones; z++) {
+        setenv("TZ", zones[z], 1);
+        tzset();
+        slurm_time_cache cache = {0};
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < sizeof times / sizeof *times; i++) {
+                struct tm tm = {0};
+                assert_non_null(strptime(times[i], "%Y-%m-%dT%H:%M:%S", &tm));
+                tm.tm_isdst = -1;
+                double want = (double)mktime(&tm), got = 0, cached = 0;
+                assert_true(parse_slurm_time(times[i], &got));
+                assert_true(parse_slurm_time_cached(times[i], &cached, &cache));
+                if (got != want || cached != want) fail_msg("%s in %s: %f / %f, want %f", times[i], zones[z], got, cached, want);
+            }
+    }
+    unsetenv("TZ");
+    tzset();
+    const char *bad[] = {"N/A",
+                         "Unknown",
+                         "NONE",
+                         "2026-13-01T00:00:00",
+                         "2026-12-04 04:02:49",
+                         "2026-12-04T04:02:4",
+                         "2026-12-04T04:02:49Z",
+                         "２026-12-04T04:02:49",
+                         ""};
+    double t;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (parse_slurm_time(bad[i], &t)) fail_msg("accepted time %s", bad[i]);
 }
 
 static void test_jobs_counts(void **st) {
@@ -607,6 +647,7 @@ static void test_descriptors_complete(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_units),
+        cmocka_unit_test(test_slurm_times),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_series_cap),
         cmocka_unit_test(test_controller),
