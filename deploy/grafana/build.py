@@ -241,7 +241,9 @@ def scheduler():
     b.graph("RPCs by user", [(f"rate(slurm_rpc_user_count{{{C}}}[$__rate_interval])", "{{user}}")], "ops")
     b.graph("Controllers", [(f"slurm_controller_up{{{C}}}", "{{controller}} ({{role}})"),
                             (f"slurm_controller_ping_seconds{{{C}}}", "ping seconds")])
-    b.graph("Licenses", [(f"slurm_lic_total{{{C}}}", "{{name}} total"), (f"slurm_lic_used{{{C}}}", "{{name}} used")])
+    # used = total - free: slurm_lic_used and slurm_lic_free have no series at 0 (the seed's rule)
+    b.graph("Licenses", [(f"slurm_lic_total{{{C}}}", "{{name}} total"),
+                         (f"slurm_lic_total{{{C}}} - (slurm_lic_free{{{C}}} or slurm_lic_total{{{C}}} * 0)", "{{name}} used")])
     b.table("Reservations", f"slurm_reservation_info{{{C}}}")
     b.graph("Reservation nodes by state", [(f"slurm_reservation_nodes_state{{{C}}}", "{{reservation}} {{state}}")])
     return b

@@ -1,11 +1,12 @@
 #!/bin/bash
-# edges.sh SLURMPUSH — the counters only an agent with memory makes, on the real Slurm 22.05 lab: while
+# edges.sh SLURMPUSH [trixie|sid] — the counters only an agent with memory makes, on a real Slurm lab (22.05
+# on the host; with a suite, 24.11 or 26.05 in its debootstrap root, tests/lab/modern-up.sh): while
 # slurmpush runs (2 s cycles, --state-dir), a node is drained and resumed, short jobs run and finish, a GPU
 # job holds one of node0's GPUs. Every counter and histogram bucket slurmpush saved equals an independent
 # replay of the very snapshots it read (tests/edges_check.py over tee-runs.sh's copies), and
 # slurm_job_gpu_info names the GPU index Slurm gave the job on node0.
 set -uo pipefail
-BIN=$(readlink -f "$1")
+BIN=$(readlink -f "$1") SUITE=${2:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=$HERE/../lab
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/slurmpush-edges.XXXXXX")
@@ -17,12 +18,22 @@ finish() {
   [ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
   [ ${#JOBS[@]} -gt 0 ] && scancel "${JOBS[@]}" 2>/dev/null
   scontrol update nodename=c3 state=resume >/dev/null 2>&1
+  scontrol delete reservationname=slurmpush-edges >/dev/null 2>&1
   [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
   echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?
 }
 trap finish EXIT
 if [ "$(id -u)" != 0 ]; then echo "edges: needs root to run the lab cluster"; exit 1; fi
-bash "$LAB/slurm-up.sh" > "$WORK/slurm-up.log" 2>&1 || { cat "$WORK/slurm-up.log"; bad "lab Slurm cluster up"; exit 1; }
+if [ -n "$SUITE" ]; then # the modern lab's CLI through its wrappers; users exist inside its root
+  ROOT=${MODERN_ROOT:-/var/tmp/slurmpush-lab-$SUITE}
+  JOBS=1 RESV=1 bash "$LAB/modern-up.sh" "$SUITE" "$ROOT" > "$WORK/up.log" 2>&1 || { tail -20 "$WORK/up.log"; bad "lab $SUITE up"; exit 1; }
+  export PATH="$ROOT-bin:$PATH"
+  as_user() { lab-exec runuser -u "$@"; }
+else
+  bash "$LAB/slurm-up.sh" > "$WORK/slurm-up.log" 2>&1 || { cat "$WORK/slurm-up.log"; bad "lab Slurm cluster up"; exit 1; }
+  as_user() { runuser -u "$@"; }
+fi
+echo "# Slurm $(scontrol --version)"
 scontrol update nodename=c3 state=resume >/dev/null 2>&1 # a drain left by an earlier run
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 jobs_cmd=$("$BIN" --list-collectors | awk -F'\t' '$1 == "jobs" { print $6 }')
@@ -43,10 +54,15 @@ wait_runs nodes 2 || bad "the agent runs its collectors"
 scontrol update nodename=c3 state=drain reason="slurmpush edges test"
 wait_runs nodes 3
 scontrol update nodename=c3 state=resume
-S="sbatch --parsable --chdir=/tmp -o /dev/null -e /dev/null"
-for i in 1 2 3; do JOBS+=("$(runuser -u alice -- $S -p debug -A physics -n1 --mem=64M --wrap "sleep $((2 * i))")"); done
-JOBS+=("$(runuser -u bob -- $S -p debug -A chemistry -n1 --mem=64M --wrap 'exit 3')")
-GPU=$(runuser -u bob -- $S -p gpu -A chemistry -n1 --mem=128M --gres=gpu:fake:1 --wrap 'sleep 30')
+# the lab job mix fills every node: node0 reserved for this test's jobs, what runs there ended (its end is an edge too)
+scontrol delete reservationname=slurmpush-edges >/dev/null 2>&1
+scontrol create reservationname=slurmpush-edges nodes=node0 starttime=now duration=10 users=alice,bob flags=ignore_jobs >/dev/null ||
+  bad "a reservation on node0"
+running=$(squeue -h -w node0 -t R,CG -o %A | sort -u); [ -n "$running" ] && scancel $running
+S="sbatch --parsable --chdir=/tmp -o /dev/null -e /dev/null --reservation=slurmpush-edges -w node0"
+for i in 1 2 3; do JOBS+=("$(as_user alice -- $S -p debug -A physics -n1 --mem=64M --wrap "sleep $((2 * i))")"); done
+JOBS+=("$(as_user bob -- $S -p debug -A chemistry -n1 --mem=64M --wrap 'exit 3')")
+GPU=$(as_user bob -- $S -p gpu -A chemistry -n1 --mem=128M --gres=gpu:fake:1 --wrap 'sleep 30')
 JOBS+=("$GPU")
 for _ in $(seq 60); do [ "$(squeue -h -j "$GPU" -o %T)" = RUNNING ] && break; sleep 0.5; done
 check "the GPU job $GPU runs" test "$(squeue -h -j "$GPU" -o %T)" = RUNNING
