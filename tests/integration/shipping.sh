@@ -23,7 +23,7 @@ finish() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   scontrol delete reservationname=slurmpush-ship >/dev/null 2>&1
-  rm -rf "$WORK"
+  [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
   echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?
 }
 trap finish EXIT
