@@ -151,6 +151,8 @@ bool parse_slurm_time_cached(const char *text, double *out, slurm_time_cache *ca
 bool parse_slurm_time(const char *text, double *out);
 /* Histogram bounds from text ("60,300,3600"): ascending, finite, positive numbers; their count, or -1 with why. */
 int parse_bounds(const char *text, double *out, size_t max, char *why, size_t why_len);
+/* The bounds of text, or of fallback when text is NULL or not bounds (validate() refused it at start-up). */
+size_t bounds_or(const char *text, const char *fallback, double *out, size_t max);
 /* Parses a whole decimal number (optional leading '-'); -1 when s is anything else. */
 int parse_int(const char *s, long long *out);
 /* Parses a number; "N/A" and friends give *missing = 1 and 0. -1 on garbage. */

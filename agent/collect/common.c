@@ -206,3 +206,10 @@ int parse_bounds(const char *text, double *out, size_t max, char *why, size_t wh
     if (!n) snprintf(why, why_len, "bucket bounds: none given");
     return n ? (int)n : -1;
 }
+
+size_t bounds_or(const char *text, const char *fallback, double *out, size_t max) {
+    char why[160];
+    int n = text ? parse_bounds(text, out, max, why, sizeof why) : -1;
+    if (n < 0) n = parse_bounds(fallback, out, max, why, sizeof why);
+    return n < 0 ? 0 : (size_t)n;
+}

@@ -308,13 +308,9 @@ static void jobs_begin(void *state, sample_set *out, const collect_env *env) {
     fam_slot(s->fam[AT_SCOPE(SCOPE_CLUSTER, JN_TOTAL)], NULL); /* the cluster's series exist with no jobs */
     if ((s->memory = env->memory)) {
         double wait[JOB_EDGE_MAX_BUCKETS], run[JOB_EDGE_MAX_BUCKETS];
-        char why[160];
-        const char *w = settings ? settings->wait_buckets : DEFAULT_JOB_BUCKETS, *r = settings ? settings->run_buckets : w;
-        int nw = parse_bounds(w, wait, JOB_EDGE_MAX_BUCKETS, why, sizeof why);
-        int nr = parse_bounds(r, run, JOB_EDGE_MAX_BUCKETS, why, sizeof why);
-        if (nw < 0) nw = parse_bounds(DEFAULT_JOB_BUCKETS, wait, JOB_EDGE_MAX_BUCKETS, why, sizeof why);
-        if (nr < 0) nr = parse_bounds(DEFAULT_JOB_BUCKETS, run, JOB_EDGE_MAX_BUCKETS, why, sizeof why);
-        job_edges_configure(s->memory, wait, (size_t)nw, run, (size_t)nr);
+        size_t nw = bounds_or(settings ? settings->wait_buckets : NULL, DEFAULT_JOB_BUCKETS, wait, JOB_EDGE_MAX_BUCKETS),
+               nr = bounds_or(settings ? settings->run_buckets : NULL, DEFAULT_JOB_BUCKETS, run, JOB_EDGE_MAX_BUCKETS);
+        job_edges_configure(s->memory, wait, nw, run, nr);
     }
 }
 

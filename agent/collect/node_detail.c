@@ -192,14 +192,11 @@ static void memory_init(node_detail_memory *m, const double *bounds, size_t nbou
 /* The memory's histogram bounds are the configured ones (a change starts the histogram again). */
 static void memory_bounds(node_detail_memory *m, const node_detail_settings *settings) {
     double bounds[MAX_BUCKETS];
-    char why[160];
-    int n = parse_bounds(settings ? settings->unavailable_buckets : DEFAULT_UNAVAILABLE_BUCKETS, bounds, MAX_BUCKETS, why,
-                         sizeof why);
-    if (n < 0) n = parse_bounds(DEFAULT_UNAVAILABLE_BUCKETS, bounds, MAX_BUCKETS, why, sizeof why);
-    if (m->nbounds == (size_t)n && !memcmp(m->bounds, bounds, (size_t)n * sizeof *bounds)) return;
+    size_t n = bounds_or(settings ? settings->unavailable_buckets : NULL, DEFAULT_UNAVAILABLE_BUCKETS, bounds, MAX_BUCKETS);
+    if (m->nbounds == n && !memcmp(m->bounds, bounds, n * sizeof *bounds)) return;
     tally_free(&m->unavailable);
-    memcpy(m->bounds, bounds, (size_t)n * sizeof *bounds);
-    m->nbounds = (size_t)n;
+    memcpy(m->bounds, bounds, n * sizeof *bounds);
+    m->nbounds = n;
     tally_init(&m->unavailable, 1, m->bounds, m->nbounds);
     if (!m->transitions.nlabels) tally_init(&m->transitions, 2, NULL, 0), tally_init(&m->flags_set, 1, NULL, 0);
 }

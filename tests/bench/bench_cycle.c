@@ -65,6 +65,14 @@ int main(int argc, char **argv) {
         ss_finish(ss);
         printf("collector=%s input_lines=%zu series=%zu cpu_s=%.3f\n", d->name, res.lines, ss_series_count(ss),
                cpu_seconds() - c0);
+        if (memory && d->memory_save) { /* what the daemon writes to --state-dir after the run */
+            double s0 = cpu_seconds();
+            json_object *doc = json_object_new_object();
+            d->memory_save(memory, doc);
+            size_t len = strlen(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+            json_object_put(doc);
+            printf("collector=%s state_bytes=%zu state_save_cpu_s=%.3f\n", d->name, len, cpu_seconds() - s0);
+        }
         sets[n_sets++] = ss;
         input_bytes += res.stdout_bytes;
         lines += res.lines;
@@ -81,8 +89,7 @@ int main(int argc, char **argv) {
     printf("input_lines=%zu input_bytes=%zu series=%zu cpu_parse_s=%.3f cpu_remote_write_s=%.3f cpu_text_s=%.3f cpu_total_s=%.3f "
            "peak_rss_mb=%.1f rw_requests=%zu rw_raw_bytes=%zu rw_payload_bytes=%zu text_bytes=%zu\n",
            lines, input_bytes, st.samples, t_parse - t0 - baselines, t_rw - t_parse, t_text - t_rw, t_text - t0 - baselines,
-           ru.ru_maxrss / 1024.0,
-           st.requests, st.raw_bytes, st.compressed_bytes, text.len);
+           ru.ru_maxrss / 1024.0, st.requests, st.raw_bytes, st.compressed_bytes, text.len);
     buf_free(&text);
     for (size_t k = 0; k < n_sets; k++) ss_free((sample_set *)sets[k]);
     return 0;
