@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""counters_test.py SLURMPUSH FIXTURES [PROMETHEUS_URL] — counters made from Slurm's snapshots, over scripted
-sequences. With a Prometheus (its remote-write receiver on), every agent also pushes there, and after every
-step the same counters and buckets are read back from it too (instant queries), not only from /metrics.
+"""counters_test.py SLURMPUSH FIXTURES [PROMETHEUS_URL [PUSHGATEWAY_URL]] — counters made from Slurm's
+snapshots, over scripted sequences. With a Prometheus (its remote-write receiver on), every agent also pushes
+there, and after every step the same counters and buckets are read back from it too (instant queries), not
+only from /metrics. With a Pushgateway, a node sequence is pushed there and its exposition must keep the types:
+`# TYPE … counter` and `# TYPE … histogram` with every bucket.
 
 Part 1, sdiag's counters made monotonic.
 
@@ -341,6 +343,43 @@ def job_edges(binary, work):
     return fails
 
 
+def pushgateway_types(binary, work, pushgateway):
+    """The counter and the histogram reach a Pushgateway as such; returns the number of failures."""
+    nodes = os.path.join(work, "pgw-nodes.txt")
+    instance = f"{RUN}pgw"
+    with open(nodes, "w") as f:
+        f.write(node_line("c1", "DOWN", "debug"))
+    args = [binary, "--collector.jobs=false", "--collector.nodes=false", "--collector.gres=false", "--collector.info=false",
+            "--collector.controller=false", f"--collector.node-detail.command=cat {nodes}", "--slurm.poll-limit=1",
+            "--web.listen-address=", f"--pushgateway.url={pushgateway}", f"--pushgateway.instance={instance}",
+            "--pushgateway.delete-on-shutdown"]
+    proc = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    with open(nodes + ".tmp", "w") as f:
+        f.write(node_line("c1", "IDLE", "debug"))
+    os.replace(nodes + ".tmp", nodes)
+    text, deadline = "", time.monotonic() + 10
+    while time.monotonic() < deadline and f'slurm_node_unavailable_seconds_count{{instance="{instance}"' not in text:
+        time.sleep(0.3)
+        with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+    mine = [l for l in text.splitlines() if f'instance="{instance}"' in l]
+    checks = [
+        ("the Pushgateway keeps TYPE histogram", "# TYPE slurm_node_unavailable_seconds histogram" in text),
+        ("the Pushgateway keeps TYPE counter", "# TYPE slurm_node_state_transitions_total counter" in text),
+        ("the Pushgateway has every bucket, +Inf, _sum and _count",
+         sum("slurm_node_unavailable_seconds_bucket{" in l for l in mine) == 12 and
+         any('le="+Inf"' in l for l in mine) and any("_sum{" in l for l in mine) and any("_count{" in l for l in mine)),
+    ]
+    fails = 0
+    for what, ok in checks:
+        print(("ok   - " if ok else "FAIL - ") + what)
+        fails += not ok
+    return fails
+
+
 def main():
     global RECEIVER
     binary, fixtures = sys.argv[1], sys.argv[2]
@@ -416,6 +455,8 @@ def main():
     d.stop()
     fails += node_edges(binary, work)
     fails += job_edges(binary, work)
+    if len(sys.argv) > 4:
+        fails += pushgateway_types(binary, work, sys.argv[4].rstrip("/"))
     print(f"counters: {fails} failed")
     return 1 if fails else 0
 

@@ -13,6 +13,7 @@
 #include "encode/labels.h"
 #include "encode/remote_write.h"
 #include "encode/text.h"
+#include "agent/tally.h"
 #include "remote.pb-c.h"
 #include "remote2.pb-c.h"
 
@@ -324,6 +325,60 @@ static void test_remote_write_v2_same_samples(void **st) {
     ss_free(ss);
 }
 
+/* A classic histogram from the tally, as every output shows it: one HELP/TYPE histogram block with its
+ * buckets in bound order (+Inf last, not string order), _sum and _count; remote-write 2.0 metadata says
+ * histogram for all three parts. */
+static void test_histogram_everywhere(void **st) {
+    (void)st;
+    static const double bounds[] = {1, 10, 100};
+    tally t;
+    tally_init(&t, 1, bounds, 3);
+    const char *p[] = {"debug"};
+    tally_observe(&t, p, 0.5);
+    tally_observe(&t, p, 50);
+    tally_observe(&t, p, 5000);
+    sample_set *ss = ss_new(1700000000123);
+    family *h = ss_histogram(ss, "slurm_job_run_seconds", "how long", (const char *const[]){"partition", NULL});
+    tally_emit(&t, h);
+    ss_finish(ss);
+    buf out = {0};
+    const sample_set *sets[] = {ss};
+    text_encode(sets, 1, NULL, 0, false, &out);
+    assert_string_equal(out.data, "# HELP slurm_job_run_seconds how long\n"
+                                  "# TYPE slurm_job_run_seconds histogram\n"
+                                  "slurm_job_run_seconds_bucket{le=\"1\",partition=\"debug\"} 1\n"
+                                  "slurm_job_run_seconds_bucket{le=\"10\",partition=\"debug\"} 1\n"
+                                  "slurm_job_run_seconds_bucket{le=\"100\",partition=\"debug\"} 2\n"
+                                  "slurm_job_run_seconds_bucket{le=\"+Inf\",partition=\"debug\"} 3\n"
+                                  "slurm_job_run_seconds_count{partition=\"debug\"} 3\n"
+                                  "slurm_job_run_seconds_sum{partition=\"debug\"} 5050.5\n");
+    buf_free(&out);
+    captured_v2 c = {0};
+    rw_stats stats;
+    rw_encode(sets, 1, NULL, 0, 2000, true, capture_v2, &c, &stats);
+    assert_int_equal(c.req->n_timeseries, 6);
+    for (size_t i = 0; i < c.req->n_timeseries; i++)
+        assert_int_equal(c.req->timeseries[i]->metadata->type,
+                         IO__PROMETHEUS__WRITE__V2__METADATA__METRIC_TYPE__METRIC_TYPE_HISTOGRAM);
+    io__prometheus__write__v2__request__free_unpacked(c.req, NULL);
+    prometheus__write_request__free_unpacked(c.v1, NULL);
+    /* saved and loaded back: the same rows; other bounds refuse the document */
+    json_object *doc = tally_save(&t);
+    tally back, other;
+    tally_init(&back, 1, bounds, 3);
+    assert_int_equal(tally_load(&back, doc), 0);
+    assert_int_equal(back.n, 1);
+    assert_true(back.rows[0].value == 3 && back.rows[0].sum == 5050.5 && back.rows[0].buckets[3] == 1);
+    static const double other_bounds[] = {1, 10, 1000};
+    tally_init(&other, 1, other_bounds, 3);
+    assert_int_equal(tally_load(&other, doc), -1);
+    json_object_put(doc);
+    tally_free(&back);
+    tally_free(&other);
+    tally_free(&t);
+    ss_free(ss);
+}
+
 static void test_stale_nan_bits(void **st) {
     (void)st;
     double v = stale_nan();
@@ -344,6 +399,7 @@ int main(void) {
         cmocka_unit_test(test_remote_write_values_and_empty_labels),
         cmocka_unit_test(test_remote_write_batches),
         cmocka_unit_test(test_stale_nan_bits),
+        cmocka_unit_test(test_histogram_everywhere),
         cmocka_unit_test(test_remote_write_v2_same_samples),
         cmocka_unit_test(test_vanished_series_get_one_marker),
     };
