@@ -624,7 +624,7 @@ agent *agent_new(const config *cfg, trace_table *traces) {
     a->env.traces = traces;
     a->start_time_s = (double)now_ms() / 1000.0;
     pthread_mutex_init(&a->lock, NULL);
-    pthread_cond_init(&a->changed, NULL);
+    cond_init_monotonic(&a->changed);
     snapshot_init(&a->snap);
     if (cfg->state_dir && mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST)
         log_kv(LOG_ERROR, "cannot make the state directory: counters start again at every start", "dir", cfg->state_dir, "error",
@@ -679,14 +679,6 @@ void agent_request_stop(agent *a) {
     pthread_mutex_unlock(&a->lock);
 }
 
-static void deadline_after(struct timespec *ts, double seconds) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    double whole = floor(seconds);
-    ts->tv_sec += (time_t)whole;
-    ts->tv_nsec += (long)((seconds - whole) * 1e9);
-    if (ts->tv_nsec >= 1000000000L) ts->tv_sec++, ts->tv_nsec -= 1000000000L;
-}
-
 /* Under systemd's watchdog (WatchdogSec=), how often the loop must say it is alive; 0: not watched. */
 static double watchdog_period(void) {
     uint64_t usec = 0;
@@ -724,7 +716,7 @@ int agent_run(agent *a) {
             if (left <= 0) break;
             if (watchdog > 0 && left > next_ping - now_s) left = next_ping - now_s;
             struct timespec until;
-            deadline_after(&until, left);
+            monotonic_deadline(&until, left);
             pthread_cond_timedwait(&a->changed, &a->lock, &until);
         }
         bool stopping = a->stopping;

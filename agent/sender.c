@@ -215,11 +215,7 @@ static size_t keep_header(char *data, size_t size, size_t n, void *userdata) {
 /* Sleeps up to seconds, waking early when the sender is stopped. */
 static void pause_for(sender *s, double seconds) {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    double whole = floor(seconds);
-    until.tv_sec += (time_t)whole;
-    until.tv_nsec += (long)((seconds - whole) * 1e9);
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    monotonic_deadline(&until, seconds);
     pthread_mutex_lock(&s->lock);
     while (!s->stopping && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
     }
@@ -444,7 +440,7 @@ sender *sender_start(const sender_config *cfg) {
     s->headers = curl_slist_append(s->headers, "Expect:");
     s->seed = (unsigned int)now_ms() ^ (unsigned int)(uintptr_t)s;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->changed, NULL);
+    cond_init_monotonic(&s->changed);
     if (s->cfg.durable) sync_spool_stats(s);
     pthread_create(&s->thread, NULL, run, s);
     return s;
@@ -452,10 +448,7 @@ sender *sender_start(const sender_config *cfg) {
 
 bool sender_wait_idle(sender *s, double timeout_s) {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)timeout_s;
-    until.tv_nsec += (long)((timeout_s - floor(timeout_s)) * 1e9);
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    monotonic_deadline(&until, timeout_s);
     pthread_mutex_lock(&s->lock);
     while ((s->head || s->inflight || spooled(s)) && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
     }

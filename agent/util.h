@@ -5,9 +5,11 @@
 #ifndef SLURMPUSH_UTIL_H
 #define SLURMPUSH_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* ---- arena: chunks of memory handed out front to back, freed together ---- */
 typedef struct arena_chunk arena_chunk;
@@ -56,6 +58,10 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 int64_t now_ms(void);      /* wall clock, ms since the epoch */
 double mono_seconds(void); /* monotonic clock */
+/* A condition variable whose timed waits run on the monotonic clock (a step of the wall clock neither
+ * stalls nor hurries them), and the deadline seconds from now for such a wait. */
+void cond_init_monotonic(pthread_cond_t *c);
+void monotonic_deadline(struct timespec *ts, double seconds);
 /* Reads a whole (small) file into a new string; NULL on error. */
 char *read_file(const char *path, size_t max, size_t *len);
 
