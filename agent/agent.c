@@ -73,21 +73,6 @@ struct agent {
 
 /* ---------------------------------------------------------------- endpoints */
 
-/* The URL as logs and labels may show it: no user info, no query (either may hold a secret). */
-static char *redact_url(const char *url) {
-    const char *scheme_end = strstr(url, "://");
-    const char *host = scheme_end ? scheme_end + 3 : url;
-    const char *at = strchr(host, '@'), *slash = strchr(host, '/');
-    if (at && (!slash || at < slash)) host = at + 1;
-    size_t scheme_len = scheme_end ? (size_t)(scheme_end + 3 - url) : 0;
-    size_t rest = strcspn(host, "?#");
-    char *out = xmalloc(scheme_len + rest + 1);
-    memcpy(out, url, scheme_len);
-    memcpy(out + scheme_len, host, rest);
-    out[scheme_len + rest] = '\0';
-    return out;
-}
-
 static const char *const remote_write_headers[] = {
     "Content-Encoding: snappy",
     "Content-Type: application/x-protobuf",
@@ -158,17 +143,20 @@ static void append_group_element(buf *url, const char *label, const char *value)
     }
 }
 
-/* The endpoint's own spool directory: readable, and stable across restarts for the same URL. */
+/* The endpoint's own spool directory: readable, stable across restarts for the same URL, and made of
+ * the URL without user info and query (its name is in logs, and a rotated password keeps the spool). */
 static char *spool_dir_for(const char *base, const char *url) {
+    char *shown = url_without_secrets(url);
     buf dir = {0};
     buf_printf(&dir, "%s/", base);
-    const char *host = strstr(url, "://");
-    host = host ? host + 3 : url;
-    for (const char *p = host; *p && *p != '?' && dir.len < strlen(base) + 48; p++) {
+    const char *host = strstr(shown, "://");
+    host = host ? host + 3 : shown;
+    for (const char *p = host; *p && dir.len < strlen(base) + 48; p++) {
         char c = *p;
         buf_append(&dir, (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ? &c : "_", 1);
     }
-    buf_printf(&dir, "-%016llx", (unsigned long long)hash_bytes(url, strlen(url)));
+    buf_printf(&dir, "-%016llx", (unsigned long long)hash_bytes(shown, strlen(shown)));
+    free(shown);
     return dir.data;
 }
 
@@ -193,7 +181,7 @@ static int add_endpoint(agent *a, const char *url, const char *protocol, const c
                    LOG_INT(st.recovered_records), NULL);
         free(dir);
     }
-    char *name = redact_url(url);
+    char *name = url_without_secrets(url);
     sender_config sc = {.name = name,
                         .url = url,
                         .method = method,

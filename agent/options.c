@@ -467,8 +467,16 @@ static void resolve_endpoint(endpoint_options *e, const endpoint_options *d) {
     }
 }
 
+/* "OPTION "URL" is not an http:// or https:// URL", the URL shown without its secrets; -1. */
+static int url_error(char *err, size_t errlen, const char *option, const char *url) {
+    char *shown = url_without_secrets(url);
+    snprintf(err, errlen, "%s \"%s\" is not an http:// or https:// URL", option, shown);
+    free(shown);
+    return -1;
+}
+
 /* One endpoint's rules: headers that do not touch the protocol's own, one kind of auth, secrets
- * readable, a known protocol. url names the endpoint in errors ("" for the defaults). */
+ * readable, a known protocol. url names the endpoint in errors ("" for the defaults), without its secrets. */
 static int validate_endpoint(endpoint_options *e, const char *url, char *err, size_t errlen) {
     static const char *const reserved[] = {"content-encoding", "content-type", "x-prometheus-remote-write-version", "user-agent"};
     const char *at = *url ? " for " : "";
@@ -489,10 +497,7 @@ static int validate_endpoint(endpoint_options *e, const char *url, char *err, si
         return -1;
     }
     e->v2 = e->protocol && !strcmp(e->protocol, "v2");
-    if (e->proxy_url && !valid_http_url(e->proxy_url)) {
-        snprintf(err, errlen, "--remote-write.proxy-url \"%s\" is not an http:// or https:// URL", e->proxy_url);
-        return -1;
-    }
+    if (e->proxy_url && !valid_http_url(e->proxy_url)) return url_error(err, errlen, "--remote-write.proxy-url", e->proxy_url);
     if (!*url) return 0; /* the defaults: the rest is checked once complete, per endpoint */
     if (e->username && e->bearer_token_file) {
         snprintf(err, errlen, "choose basic auth or a bearer token%s%s, not both", at, url);
@@ -578,14 +583,10 @@ static int validate(config *cfg, char *err, size_t errlen) {
         return -1;
     }
     for (size_t i = 0; i < cfg->remote_write_urls.n; i++)
-        if (!valid_http_url(cfg->remote_write_urls.items[i])) {
-            snprintf(err, errlen, "--remote-write.url \"%s\" is not an http:// or https:// URL", cfg->remote_write_urls.items[i]);
-            return -1;
-        }
-    if (cfg->pushgateway_url && !valid_http_url(cfg->pushgateway_url)) {
-        snprintf(err, errlen, "--pushgateway.url \"%s\" is not an http:// or https:// URL", cfg->pushgateway_url);
-        return -1;
-    }
+        if (!valid_http_url(cfg->remote_write_urls.items[i]))
+            return url_error(err, errlen, "--remote-write.url", cfg->remote_write_urls.items[i]);
+    if (cfg->pushgateway_url && !valid_http_url(cfg->pushgateway_url))
+        return url_error(err, errlen, "--pushgateway.url", cfg->pushgateway_url);
     if (!cfg->pushgateway_job || !*cfg->pushgateway_job) {
         snprintf(err, errlen, "--pushgateway.job must not be empty");
         return -1;
@@ -593,7 +594,10 @@ static int validate(config *cfg, char *err, size_t errlen) {
     if (validate_endpoint(&cfg->rw_default, "", err, errlen) < 0) return -1;
     for (size_t i = 0; i < cfg->remote_write_urls.n; i++) {
         resolve_endpoint(&cfg->rw_endpoints[i], &cfg->rw_default);
-        if (validate_endpoint(&cfg->rw_endpoints[i], cfg->remote_write_urls.items[i], err, errlen) < 0) return -1;
+        char *shown = url_without_secrets(cfg->remote_write_urls.items[i]);
+        int rc = validate_endpoint(&cfg->rw_endpoints[i], shown, err, errlen);
+        free(shown);
+        if (rc < 0) return -1;
     }
     cfg->extra_labels = xcalloc(cfg->labels.n, sizeof *cfg->extra_labels);
     for (size_t i = 0; i < cfg->labels.n; i++) {

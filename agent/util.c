@@ -183,6 +183,21 @@ char *xstrdup(const char *s) {
     return memcpy(xmalloc(n), s, n);
 }
 
+/* The URL as logs and labels may show it: no user info, no query (either may hold a secret). */
+char *url_without_secrets(const char *url) {
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end ? scheme_end + 3 : url;
+    const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+    if (at && (!slash || at < slash)) host = at + 1;
+    size_t scheme_len = scheme_end ? (size_t)(scheme_end + 3 - url) : 0;
+    size_t rest = strcspn(host, "?#");
+    char *out = xmalloc(scheme_len + rest + 1);
+    memcpy(out, url, scheme_len);
+    memcpy(out + scheme_len, host, rest);
+    out[scheme_len + rest] = '\0';
+    return out;
+}
+
 int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -56,6 +56,9 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* The URL as logs, errors, labels and file names may show it: no user info, no query (either may hold a
+ * secret); a new string. */
+char *url_without_secrets(const char *url);
 int64_t now_ms(void);      /* wall clock, ms since the epoch */
 double mono_seconds(void); /* monotonic clock */
 /* A condition variable whose timed waits run on the monotonic clock (a step of the wall clock neither

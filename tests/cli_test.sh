@@ -68,6 +68,16 @@ check "--label __replica__=… is accepted" test $rc = 0
 check "the text output carries --label cluster" has '^slurm_cpus_total\{cluster="c1"\} 10 ' "$out"
 check "the text output leaves __replica__ out" lacks '__replica__' "$out"
 
+# a secret in a URL (user info, query) reaches no log line, error or spool directory name
+SP=$(mktemp -d)
+"$BIN" --remote-write.url='ftp://bob:s3cr3t@127.0.0.1/x?token=t0k3n' >/dev/null 2>"$SP/err"
+check "a bad URL's start-up error hides its user info and query" bash -c "grep -q 'ftp://127.0.0.1/x' '$SP/err' && ! grep -q 's3cr3t\|t0k3n\|bob' '$SP/err'"
+"$BIN" "${FIXARGS[@]}" --once --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --remote-write.timeout=1 \
+  --remote-write.url='http://bob:s3cr3t@127.0.0.1:1/api/v1/write?token=t0k3n' --remote-write.spool-dir="$SP/spool" >/dev/null 2>"$SP/log"
+check "an unreachable endpoint's logs hide the URL's user info and query" bash -c "grep -q '127.0.0.1:1' '$SP/log' && ! grep -q 's3cr3t\|t0k3n' '$SP/log'"
+check "the spool directory's name hides them too" bash -c "ls '$SP/spool' | grep -q '^127.0.0.1_1_api_v1_write-' && ! ls -R '$SP/spool' | grep -q 's3cr3t\|t0k3n\|bob'"
+rm -rf "$SP"
+
 # --once against a receiver that is not there fails (bounded by the request timeout)
 "$BIN" "${FIXARGS[@]}" --once --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --remote-write.url=http://127.0.0.1:1/api/v1/write \
   --remote-write.timeout=1 >/dev/null 2>&1; rc=$?
