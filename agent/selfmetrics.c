@@ -64,6 +64,10 @@ void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
         ss_family(ss, "slurmpush_sender_queue_bytes", "Bytes waiting to be sent.", METRIC_GAUGE, "endpoint", "protocol", NULL);
     family *spool = ss_family(ss, "slurmpush_sender_spool_bytes", "Bytes waiting in the endpoint's on-disk spool.", METRIC_GAUGE,
                               "endpoint", NULL);
+    family *damage = ss_family(ss, "slurmpush_sender_spool_damage_total",
+                               "Damage found in the endpoint's spool: damaged records skipped (bad framing or CRC; the intact "
+                               "ones around them are sent), an acknowledged position missing or damaged (re-sent, not lost).",
+                               METRIC_COUNTER, "endpoint", "kind", NULL);
     family *last = ss_family(ss, "slurmpush_sender_last_success_timestamp_seconds", "When a request last succeeded.",
                              METRIC_GAUGE, "endpoint", "protocol", NULL);
     family *latency = ss_family(ss, "slurmpush_sender_last_request_duration_seconds", "How long the last request took.",
@@ -83,7 +87,11 @@ void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
         FAM_SET(retries, (double)st.retries, e, p);
         FAM_SET(qreq, (double)st.queue_requests, e, p);
         FAM_SET(qbytes, (double)st.queue_bytes, e, p);
-        if (st.spooled) FAM_SET(spool, (double)st.queue_bytes, e);
+        if (st.spooled) {
+            FAM_SET(spool, (double)st.spool_bytes, e);
+            FAM_SET(damage, (double)st.spool_damaged_records, e, "damaged_record");
+            FAM_SET(damage, (double)st.spool_position_repairs, e, "position_lost");
+        }
         FAM_SET(last, (double)st.last_success_ms / 1000.0, e, p);
         FAM_SET(latency, st.last_request_seconds, e, p);
         if (!strcmp(p, "remote_write")) FAM_SET(fallback, st.protocol_v1_fallback ? 1 : 0, e);

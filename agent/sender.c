@@ -26,22 +26,34 @@ typedef struct item {
     struct item *next;
 } item;
 
+typedef struct {
+    item *head, *tail; /* oldest first */
+    size_t requests, bytes;
+} item_list;
+
 struct sender {
     sender_config cfg;
     char *url, *name, *method;
     struct curl_slist *headers, *headers_v2;
     struct curl_slist *connect_to; /* --remote-write.tls.server-name: name in the URL, address of the real host */
     pthread_t thread;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* guards what follows up to `seed`; never held across disk or network I/O */
     pthread_cond_t changed;
-    item *head, *tail; /* waiting, oldest first */
+    /* Without a spool, `waiting` is the queue. With one, the caller's thread only hands bodies over in
+     * `incoming` and the sender's thread writes them to the spool (and syncs) without the lock, so a
+     * slow disk delays nothing but this sender; `waiting` then holds what the disk refused (sent after
+     * the spool, and new bodies go after it while it is not empty: order holds). */
+    item_list waiting, incoming;
+    size_t writing_requests, writing_bytes; /* taken from `incoming`, being written to the spool */
     item *inflight;
     bool stopping;
     _Atomic bool abort_transfer; /* set by sender_stop: ends a request in flight at once */
-    sender_stats stats;
-    unsigned int seed;  /* jitter */
-    double fallback_at; /* when the endpoint last refused remote-write 2.0 */
-    char *token;        /* the bearer token as last read, and when its file changed */
+    sender_stats stats;          /* the memory queue's figures; sender_get_stats adds the spool's */
+    spool_stats spooled;         /* the spool's figures, as the sender's thread last read them */
+    double fallback_at;          /* when the endpoint last refused remote-write 2.0 */
+    /* only the sender's thread from here on */
+    unsigned int seed; /* jitter */
+    char *token;       /* the bearer token as last read, and when its file changed */
     struct timespec token_mtime;
 };
 
@@ -53,21 +65,6 @@ send_verdict classify_response(long status, bool transport_ok) {
     return SEND_DROP;
 }
 
-double parse_retry_after(const char *v, time_t now) {
-    if (!v) return -1;
-    while (*v == ' ') v++;
-    if (!*v) return -1;
-    char *end;
-    if (*v >= '0' && *v <= '9') {
-        double secs = strtod(v, &end);
-        while (*end == ' ' || *end == '\r' || *end == '\n') end++;
-        return *end || secs < 0 ? -1 : secs;
-    }
-    time_t when = curl_getdate(v, NULL);
-    if (when < 0) return -1;
-    return when > now ? (double)(when - now) : 0;
-}
-
 double next_backoff(double current, double min_s, double max_s) {
     double next = current <= 0 ? min_s : current * 2;
     return next > max_s ? max_s : next;
@@ -75,24 +72,24 @@ double next_backoff(double current, double min_s, double max_s) {
 
 double jittered(double backoff, double draw) { return backoff * (0.75 + 0.5 * draw); }
 
-static void push_item(sender *s, item *it) {
+static void list_push(item_list *l, item *it) {
     it->next = NULL;
-    if (s->tail)
-        s->tail->next = it;
+    if (l->tail)
+        l->tail->next = it;
     else
-        s->head = it;
-    s->tail = it;
-    s->stats.queue_requests++;
-    s->stats.queue_bytes += it->len;
+        l->head = it;
+    l->tail = it;
+    l->requests++;
+    l->bytes += it->len;
 }
 
-static item *pop_item(sender *s) {
-    item *it = s->head;
+static item *list_pop(item_list *l) {
+    item *it = l->head;
     if (!it) return NULL;
-    s->head = it->next;
-    if (!s->head) s->tail = NULL;
-    s->stats.queue_requests--;
-    s->stats.queue_bytes -= it->len;
+    l->head = it->next;
+    if (!l->head) l->tail = NULL;
+    l->requests--;
+    l->bytes -= it->len;
     return it;
 }
 
@@ -103,15 +100,8 @@ static void free_item(item *it) {
     free(it);
 }
 
-/* The spool's view of the queue, kept in the stats the rest of the agent reads. */
-static void sync_spool_stats(sender *s) {
-    spool_stats st;
-    spool_get_stats(s->cfg.durable, &st);
-    s->stats.spooled = true;
-    s->stats.queue_requests = st.records;
-    s->stats.queue_bytes = st.bytes;
-    s->stats.requests_evicted = st.dropped_records;
-    s->stats.samples_evicted = st.dropped_samples;
+static void free_list(item_list *l) {
+    while (l->head) free_item(list_pop(l));
 }
 
 /* A spool record holding both encodings: "RW2C", the 1.0 length, the 1.0 body, the 2.0 body. */
@@ -140,42 +130,82 @@ static void unpack_both(item *it) {
     it->body = b1, it->len = l1, it->body_v2 = b2, it->len_v2 = l2;
 }
 
-void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples) { sender_enqueue2(s, body, len, NULL, 0, samples); }
-
-void sender_enqueue2(sender *s, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
-    pthread_mutex_lock(&s->lock);
-    if (s->cfg.durable) {
-        size_t rec_len = len;
-        uint8_t *rec = body_v2 ? pack_both(body, len, body_v2, len_v2, &rec_len) : body;
-        int rc = spool_append(s->cfg.durable, rec, rec_len, samples);
-        if (rec != body) free(rec);
-        if (rc == 0) {
-            free(body);
-            free(body_v2);
-            sync_spool_stats(s);
-            pthread_cond_broadcast(&s->changed);
-            pthread_mutex_unlock(&s->lock);
-            return;
-        }
-        /* a disk that fails must not lose the data: keep it in memory */
-        log_kv(LOG_ERROR, "spool write failed; queueing in memory", "endpoint", s->name, "error", strerror(errno), NULL);
-    }
-    item *it = xcalloc(1, sizeof *it);
-    *it = (item){.body = body, .len = len, .samples = samples, .body_v2 = body_v2, .len_v2 = len_v2};
-    if (s->cfg.mode == SENDER_LATEST_ONLY) {
-        /* a newer snapshot makes the waiting one worthless */
-        while (s->head) free_item(pop_item(s));
-    }
-    while (s->head && s->stats.queue_bytes + len > s->cfg.queue_max_bytes) {
-        item *old = pop_item(s);
+/* Makes room in a memory list for len more bytes by dropping its oldest (counted). Under the lock. */
+static void evict_for(sender *s, item_list *l, size_t len) {
+    while (l->head && l->bytes + len > s->cfg.queue_max_bytes) {
+        item *old = list_pop(l);
         s->stats.requests_evicted++;
         s->stats.samples_evicted += old->samples;
         log_kv(LOG_WARN, "queue full: dropped the oldest request", "endpoint", s->name, "samples", LOG_INT(old->samples),
                "queue_max_bytes", LOG_INT(s->cfg.queue_max_bytes), NULL);
         free_item(old);
     }
-    push_item(s, it);
+}
+
+void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples) { sender_enqueue2(s, body, len, NULL, 0, samples); }
+
+void sender_enqueue2(sender *s, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
+    item *it = xcalloc(1, sizeof *it);
+    *it = (item){.body = body, .len = len, .samples = samples, .body_v2 = body_v2, .len_v2 = len_v2};
+    pthread_mutex_lock(&s->lock);
+    item_list *to = s->cfg.durable ? &s->incoming : &s->waiting;
+    if (s->cfg.mode == SENDER_LATEST_ONLY) free_list(to); /* a newer snapshot makes the waiting one worthless */
+    evict_for(s, to, len);
+    list_push(to, it);
     pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Publishes the spool's figures (the sender's thread reads them; others see them through the lock). */
+static void publish_spool(sender *s) {
+    spool_stats st;
+    spool_get_stats(s->cfg.durable, &st);
+    pthread_mutex_lock(&s->lock);
+    s->spooled = st;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Writes one body to the spool (the sender's thread, no lock held); false if the disk refused it. */
+static bool append_to_spool(sender *s, item *it) {
+    size_t rec_len = it->len;
+    uint8_t *rec = it->body_v2 ? pack_both(it->body, it->len, it->body_v2, it->len_v2, &rec_len) : it->body;
+    int rc = spool_append(s->cfg.durable, rec, rec_len, it->samples);
+    if (rec != it->body) free(rec);
+    if (rc != 0) log_kv(LOG_ERROR, "spool write failed; queueing in memory", "endpoint", s->name, "error", strerror(errno), NULL);
+    return rc == 0;
+}
+
+/* Moves handed-over bodies into the spool, oldest first; what the disk refuses (and, for order,
+ * everything after it while the memory queue is not empty) waits in memory. */
+static void spool_incoming(sender *s) {
+    pthread_mutex_lock(&s->lock);
+    item_list in = s->incoming;
+    s->incoming = (item_list){0};
+    s->writing_requests = in.requests, s->writing_bytes = in.bytes;
+    pthread_mutex_unlock(&s->lock);
+    if (!in.head) return;
+    for (item *it; (it = list_pop(&in));) {
+        bool written = !s->waiting.head && append_to_spool(s, it); /* only this thread changes `waiting` */
+        pthread_mutex_lock(&s->lock);
+        s->writing_requests--, s->writing_bytes -= it->len;
+        if (!written) {
+            evict_for(s, &s->waiting, it->len);
+            list_push(&s->waiting, it);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (written) free_item(it);
+    }
+    publish_spool(s);
+}
+
+/* Sleeps up to seconds, waking early when the sender is stopped. */
+static void pause_for(sender *s, double seconds) {
+    struct timespec until;
+    monotonic_deadline(&until, seconds);
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
+    }
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -193,55 +223,46 @@ static size_t keep_body(char *data, size_t size, size_t n, void *userdata) {
     return size * n;
 }
 
-typedef struct {
-    char retry_after[64];
-    bool written; /* an X-Prometheus-Remote-Write-*-Written header came back */
-} response_headers;
-
-static size_t keep_header(char *data, size_t size, size_t n, void *userdata) {
-    response_headers *h = userdata;
-    size_t len = size * n;
-    if (len > 30 && !strncasecmp(data, "X-Prometheus-Remote-Write-", 26) && memmem(data, len, "-Written:", 9)) h->written = true;
-    if (len > 12 && !strncasecmp(data, "Retry-After:", 12)) {
-        size_t vlen = len - 12 < sizeof h->retry_after - 1 ? len - 12 : sizeof h->retry_after - 1;
-        memcpy(h->retry_after, data + 12, vlen);
-        h->retry_after[vlen] = '\0';
-        for (char *p = h->retry_after + strlen(h->retry_after); p > h->retry_after && (p[-1] == '\r' || p[-1] == '\n');)
-            *--p = '\0';
+/* Did a 2.0 receiver say what it wrote (X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written)? */
+static bool receiver_wrote(CURL *curl) {
+    static const char *const names[] = {"X-Prometheus-Remote-Write-Samples-Written",
+                                        "X-Prometheus-Remote-Write-Histograms-Written",
+                                        "X-Prometheus-Remote-Write-Exemplars-Written"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        struct curl_header *h;
+        if (curl_easy_header(curl, names[i], 0, CURLH_HEADER, -1, &h) == CURLHE_OK) return true;
     }
-    return len;
+    return false;
 }
 
-/* Sleeps up to seconds, waking early when the sender is stopped. */
-static void pause_for(sender *s, double seconds) {
-    struct timespec until;
-    monotonic_deadline(&until, seconds);
+static bool use_v2(sender *s, const item *it) {
     pthread_mutex_lock(&s->lock);
-    while (!s->stopping && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
-    }
-    pthread_mutex_unlock(&s->lock);
-}
-
-/* One attempt; returns the verdict and fills the status and Retry-After. */
-static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status, double *retry_after) {
-    response_head body = {0};
-    response_headers hdrs = {0};
     /* after a fallback, 2.0 is tried again once an hour: receivers get upgraded */
     if (s->stats.protocol_v1_fallback && mono_seconds() - s->fallback_at > 3600) s->stats.protocol_v1_fallback = false;
     bool v2 = it->body_v2 && s->headers_v2 && !s->stats.protocol_v1_fallback;
+    pthread_mutex_unlock(&s->lock);
+    return v2;
+}
+
+/* One attempt; returns the verdict and fills the status and Retry-After (seconds, -1: none). */
+static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status, double *retry_after) {
+    response_head body = {0};
+    bool v2 = use_v2(s, it);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, v2 ? it->body_v2 : it->body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(v2 ? it->len_v2 : it->len));
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, v2 ? s->headers_v2 : s->headers);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hdrs);
     double t0 = mono_seconds();
     CURLcode rc = curl_easy_perform(curl);
-    s->stats.last_request_seconds = mono_seconds() - t0;
+    double took = mono_seconds() - t0;
     *status = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    pthread_mutex_lock(&s->lock);
+    s->stats.last_request_seconds = took;
+    pthread_mutex_unlock(&s->lock);
     /* a receiver that does not take 2.0: 415, 400, or a 2xx that wrote nothing (a 1.0 receiver
      * decodes a 2.0 body as an empty 1.0 request); the same samples go again as 1.0 at once */
-    if (v2 && rc == CURLE_OK && (*status == 415 || *status == 400 || (*status / 100 == 2 && !hdrs.written))) {
+    if (v2 && rc == CURLE_OK && (*status == 415 || *status == 400 || (*status / 100 == 2 && !receiver_wrote(curl)))) {
         pthread_mutex_lock(&s->lock);
         s->stats.protocol_v1_fallback = true;
         s->fallback_at = mono_seconds();
@@ -250,7 +271,10 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
                "status", LOG_INT(*status), "response", body.text, NULL);
         return attempt(s, curl, it, status, retry_after);
     }
-    *retry_after = parse_retry_after(hdrs.retry_after[0] ? hdrs.retry_after : NULL, time(NULL));
+    /* libcurl reads Retry-After in both forms (seconds, HTTP date); 0 when there is none */
+    curl_off_t after = 0;
+    *retry_after =
+        rc == CURLE_OK && curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0 ? (double)after : -1;
     if (*retry_after > s->cfg.max_retry_after_s) *retry_after = s->cfg.max_retry_after_s;
     send_verdict v = classify_response(*status, rc == CURLE_OK);
     if (v == SEND_DONE) return v;
@@ -277,7 +301,6 @@ static CURL *make_handle(sender *s) {
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(s->cfg.timeout_s * 1000));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keep_header);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
@@ -319,19 +342,60 @@ static void refresh_token(sender *s, CURL *curl) {
     curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, s->token);
 }
 
-static bool spooled(sender *s) { return s->cfg.durable && s->stats.queue_requests > 0; }
+/* Anything to send or to write? Under the lock. */
+static bool has_work(const sender *s) {
+    return s->incoming.head || s->waiting.head || s->inflight || s->writing_requests || s->spooled.records;
+}
 
-/* The oldest spooled request as the one in flight (acknowledged in the spool when done). */
-static item *peek_spool(sender *s) {
-    item *it = xcalloc(1, sizeof *it);
-    if (spool_peek(s->cfg.durable, &it->body, &it->len, &it->samples) != 1) {
+/* The next request: the spool's oldest first (older than anything in memory), then memory. */
+static item *next_item(sender *s) {
+    if (s->cfg.durable) {
+        item *it = xcalloc(1, sizeof *it);
+        if (spool_peek(s->cfg.durable, &it->body, &it->len, &it->samples) == 1) {
+            it->from_spool = true;
+            unpack_both(it);
+            return it;
+        }
         free(it);
-        sync_spool_stats(s);
-        return NULL;
+        publish_spool(s);
     }
-    it->from_spool = true;
-    unpack_both(it);
+    pthread_mutex_lock(&s->lock);
+    item *it = list_pop(&s->waiting);
+    pthread_mutex_unlock(&s->lock);
     return it;
+}
+
+/* The request in flight went (sent, or dropped by policy): count it and let it go. */
+static void finish(sender *s, item *it, send_verdict v) {
+    if (it->from_spool) {
+        spool_ack(s->cfg.durable); /* syncs the cursor: no lock held */
+        publish_spool(s);
+    }
+    pthread_mutex_lock(&s->lock);
+    if (v == SEND_DONE) {
+        s->stats.requests_ok++;
+        s->stats.samples_sent += it->samples;
+        s->stats.last_success_ms = now_ms();
+    } else {
+        s->stats.requests_dropped++;
+        s->stats.samples_dropped += it->samples;
+    }
+    s->inflight = NULL;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+    free_item(it);
+}
+
+/* At a stop: what waits in memory goes to the spool (after what is there, so in order) if the disk takes it. */
+static void spool_what_is_left(sender *s) {
+    if (!s->cfg.durable) return;
+    spool_incoming(s);
+    size_t lost = 0;
+    for (item *it; (it = list_pop(&s->waiting)); free_item(it))
+        if (lost || !append_to_spool(s, it)) lost++;
+    if (lost)
+        log_kv(LOG_ERROR, "stopping: requests the disk did not take are lost", "endpoint", s->name, "requests", LOG_INT(lost),
+               NULL);
 }
 
 static void *run(void *arg) {
@@ -340,14 +404,18 @@ static void *run(void *arg) {
     double backoff = 0;
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (!s->stopping && !s->head && !s->inflight && !spooled(s)) pthread_cond_wait(&s->changed, &s->lock);
-        if (s->stopping) {
-            pthread_mutex_unlock(&s->lock);
-            break;
-        }
-        if (!s->inflight) s->inflight = s->head ? pop_item(s) : peek_spool(s);
-        item *it = s->inflight;
+        while (!s->stopping && !has_work(s)) pthread_cond_wait(&s->changed, &s->lock);
+        bool stopping = s->stopping;
         pthread_mutex_unlock(&s->lock);
+        if (stopping) break;
+        if (s->cfg.durable) spool_incoming(s);
+        item *it = s->inflight;
+        if (!it) {
+            it = next_item(s);
+            pthread_mutex_lock(&s->lock);
+            s->inflight = it;
+            pthread_mutex_unlock(&s->lock);
+        }
         if (!it) continue;
 
         long status = 0;
@@ -356,28 +424,15 @@ static void *run(void *arg) {
         send_verdict v = curl ? attempt(s, curl, it, &status, &retry_after) : SEND_RETRY;
         pthread_mutex_lock(&s->lock);
         s->stats.last_status = (int)status;
+        pthread_mutex_unlock(&s->lock);
         if (v == SEND_DONE || v == SEND_DROP) {
-            if (v == SEND_DONE) {
-                s->stats.requests_ok++;
-                s->stats.samples_sent += it->samples;
-                s->stats.last_success_ms = now_ms();
-            } else {
-                s->stats.requests_dropped++;
-                s->stats.samples_dropped += it->samples;
-            }
-            s->inflight = NULL;
-            if (it->from_spool) {
-                spool_ack(s->cfg.durable);
-                sync_spool_stats(s);
-            }
-            free_item(it);
+            finish(s, it, v);
             backoff = 0;
-            pthread_cond_broadcast(&s->changed);
-            pthread_mutex_unlock(&s->lock);
             continue;
         }
+        pthread_mutex_lock(&s->lock);
         s->stats.retries++;
-        if (s->cfg.mode == SENDER_LATEST_ONLY && s->head) {
+        if (s->cfg.mode == SENDER_LATEST_ONLY && s->waiting.head) {
             /* a newer snapshot is waiting: retry with that one instead */
             free_item(s->inflight);
             s->inflight = NULL;
@@ -388,6 +443,7 @@ static void *run(void *arg) {
         if (retry_after >= 0 && (v == SEND_RETRY_AFTER || v == SEND_RETRY)) wait = retry_after;
         pause_for(s, wait);
     }
+    spool_what_is_left(s);
     if (curl) curl_easy_cleanup(curl);
     return NULL;
 }
@@ -395,26 +451,20 @@ static void *run(void *arg) {
 /* TLS with another name than the URL's host: the URL gets the name (so libcurl verifies it and
  * sends it as SNI) and CONNECT_TO sends the connection to the URL's real host and port. */
 static void use_server_name(sender *s, const char *name) {
-    const char *scheme_end = strstr(s->url, "://");
-    if (!scheme_end) return;
-    const char *host = scheme_end + 3, *at = strchr(host, '@'), *slash = strchr(host, '/');
-    if (at && (!slash || at < slash)) host = at + 1;
-    size_t hostport_len = slash ? (size_t)(slash - host) : strlen(host);
-    char hostport[512];
-    if (hostport_len >= sizeof hostport) return;
-    memcpy(hostport, host, hostport_len);
-    hostport[hostport_len] = '\0';
-    char *colon = strrchr(hostport, ':');
-    const char *port = colon && !strchr(colon, ']') ? colon + 1 : (!strncmp(s->url, "https", 5) ? "443" : "80");
-    if (colon && !strchr(colon, ']')) *colon = '\0';
-    buf url = {0}, rule = {0};
-    buf_append(&url, s->url, (size_t)(host - s->url));
-    buf_printf(&url, "%s:%s%s", name, port, slash ? slash : "");
-    buf_printf(&rule, "%s:%s:%s:%s", name, port, hostport, port);
-    free(s->url);
-    s->url = url.data;
-    s->connect_to = curl_slist_append(NULL, rule.data);
-    buf_free(&rule);
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *url = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, s->url, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_HOST, name, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK) {
+        buf rule = {0};
+        buf_printf(&rule, "%s:%s:%s:%s", name, port, host, port); /* an IPv6 host keeps its brackets */
+        free(s->url);
+        s->url = xstrdup(url);
+        s->connect_to = curl_slist_append(NULL, rule.data);
+        buf_free(&rule);
+    }
+    curl_free(host), curl_free(port), curl_free(url);
+    curl_url_cleanup(u);
 }
 
 sender *sender_start(const sender_config *cfg) {
@@ -441,7 +491,7 @@ sender *sender_start(const sender_config *cfg) {
     s->seed = (unsigned int)now_ms() ^ (unsigned int)(uintptr_t)s;
     pthread_mutex_init(&s->lock, NULL);
     cond_init_monotonic(&s->changed);
-    if (s->cfg.durable) sync_spool_stats(s);
+    if (s->cfg.durable) spool_get_stats(s->cfg.durable, &s->spooled);
     pthread_create(&s->thread, NULL, run, s);
     return s;
 }
@@ -450,9 +500,9 @@ bool sender_wait_idle(sender *s, double timeout_s) {
     struct timespec until;
     monotonic_deadline(&until, timeout_s);
     pthread_mutex_lock(&s->lock);
-    while ((s->head || s->inflight || spooled(s)) && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
+    while (has_work(s) && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
     }
-    bool idle = !s->head && !s->inflight && !spooled(s);
+    bool idle = !has_work(s);
     pthread_mutex_unlock(&s->lock);
     return idle;
 }
@@ -464,9 +514,10 @@ void sender_stop(sender *s) {
     s->abort_transfer = true;
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
+    pthread_join(s->thread, NULL); /* it spools what waits in memory first */
     free_item(s->inflight);
-    while (s->head) free_item(pop_item(s));
+    free_list(&s->waiting);
+    free_list(&s->incoming);
     curl_slist_free_all(s->headers);
     curl_slist_free_all(s->headers_v2);
     curl_slist_free_all(s->connect_to);
@@ -503,5 +554,15 @@ long sender_delete_now(sender *s) {
 void sender_get_stats(sender *s, sender_stats *out) {
     pthread_mutex_lock(&s->lock);
     *out = s->stats;
+    out->queue_requests = s->waiting.requests + s->incoming.requests + s->writing_requests;
+    out->queue_bytes = s->waiting.bytes + s->incoming.bytes + s->writing_bytes;
+    if (s->cfg.durable) {
+        out->spooled = true;
+        out->queue_requests += s->spooled.records, out->queue_bytes += s->spooled.bytes;
+        out->spool_bytes = s->spooled.bytes;
+        out->requests_evicted += s->spooled.dropped_records, out->samples_evicted += s->spooled.dropped_samples;
+        out->spool_damaged_records = s->spooled.damaged_records;
+        out->spool_position_repairs = s->spooled.cursor_repairs;
+    }
     pthread_mutex_unlock(&s->lock);
 }

@@ -47,9 +47,11 @@ typedef struct {
     uint64_t retries;
     size_t queue_requests, queue_bytes;
     int64_t last_success_ms;
-    int last_status;           /* HTTP status of the last attempt, 0 = network error */
-    bool protocol_v1_fallback; /* the endpoint did not take remote-write 2.0 */
-    bool spooled;              /* queue_* count the on-disk spool */
+    int last_status;                                        /* HTTP status of the last attempt, 0 = network error */
+    bool protocol_v1_fallback;                              /* the endpoint did not take remote-write 2.0 */
+    bool spooled;                                           /* queue_* count the on-disk spool too */
+    uint64_t spool_bytes;                                   /* of queue_bytes, on disk */
+    uint64_t spool_damaged_records, spool_position_repairs; /* damage on disk skipped, a lost position re-sent */
     double last_request_seconds;
 } sender_stats;
 
@@ -75,8 +77,6 @@ long sender_delete_now(sender *s);
 /* The policy, exposed for tests. */
 typedef enum { SEND_DONE, SEND_RETRY, SEND_RETRY_AFTER, SEND_DROP } send_verdict;
 send_verdict classify_response(long http_status, bool transport_ok);
-/* Seconds to wait from a Retry-After value (delta seconds or HTTP date); -1 if unusable. */
-double parse_retry_after(const char *value, time_t now);
 /* The next backoff after `current`, and a jittered sleep for it from a random draw in [0,1). */
 double next_backoff(double current, double min_s, double max_s);
 double jittered(double backoff, double draw);

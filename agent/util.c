@@ -1,6 +1,8 @@
 /* util.c — arena, buffer, hash index and small helpers (see util.h). */
 #include "util.h"
 
+#include <curl/curl.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -184,18 +186,30 @@ char *xstrdup(const char *s) {
 }
 
 /* The URL as logs and labels may show it: no user info, no query (either may hold a secret). */
+/* libcurl's URL parser finds the parts (IPv6 literals, an '@' in a password, no path); a URL
+ * without user info, options, query or fragment is kept as written, so names made from it stay. */
 char *url_without_secrets(const char *url) {
-    const char *scheme_end = strstr(url, "://");
-    const char *host = scheme_end ? scheme_end + 3 : url;
-    const char *at = strchr(host, '@'), *slash = strchr(host, '/');
-    if (at && (!slash || at < slash)) host = at + 1;
-    size_t scheme_len = scheme_end ? (size_t)(scheme_end + 3 - url) : 0;
-    size_t rest = strcspn(host, "?#");
-    char *out = xmalloc(scheme_len + rest + 1);
-    memcpy(out, url, scheme_len);
-    memcpy(out + scheme_len, host, rest);
-    out[scheme_len + rest] = '\0';
-    return out;
+    CURLU *u = curl_url();
+    char *out = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+        static const CURLUPart secret[] = {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS, CURLUPART_QUERY,
+                                           CURLUPART_FRAGMENT};
+        bool any = false;
+        for (size_t i = 0; i < sizeof secret / sizeof *secret; i++) {
+            char *part = NULL;
+            if (curl_url_get(u, secret[i], &part, 0) == CURLUE_OK) any = true;
+            curl_free(part);
+            curl_url_set(u, secret[i], NULL, 0);
+        }
+        char *shown = NULL;
+        if (!any)
+            out = xstrdup(url);
+        else if (curl_url_get(u, CURLUPART_URL, &shown, 0) == CURLUE_OK)
+            out = xstrdup(shown);
+        curl_free(shown);
+    }
+    curl_url_cleanup(u);
+    return out ? out : xstrdup("(unparsable URL)");
 }
 
 int64_t now_ms(void) {
