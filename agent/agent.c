@@ -15,6 +15,7 @@
 #include "../encode/remote_write.h"
 #include "../encode/text.h"
 #include "collector.h"
+#include "listener.h"
 #include "log.h"
 #include "runner.h"
 #include "selfmetrics.h"
@@ -52,6 +53,7 @@ typedef struct {
 
 struct agent {
     const config *cfg;
+    listener *listener; /* NULL: none (its counters join the self metrics) */
     collector_rt *collectors;
     size_t n_collectors;
     pthread_mutex_t lock;
@@ -541,6 +543,7 @@ static sample_set *agent_self_metrics(agent *a) {
     emit_build_info(ss);
     emit_sender_metrics(ss, a->endpoints, a->n_endpoints);
     if (a->env.traces) trace_table_metrics(a->env.traces, ss);
+    if (a->listener) listener_metrics(a->listener, ss);
     pthread_mutex_lock(&a->lock);
     family *skipped =
         ss_family(ss, "slurmpush_samples_skipped_total",
@@ -658,6 +661,8 @@ agent *agent_new(const config *cfg, trace_table *traces) {
 }
 
 snapshot *agent_snapshot(agent *a) { return &a->snap; }
+
+void agent_set_listener(agent *a, listener *l) { a->listener = l; }
 
 void agent_request_stop(agent *a) {
     pthread_mutex_lock(&a->lock);

@@ -24,6 +24,9 @@ int agent_run(agent *a);
  * Returns 0 if every collector and every push succeeded, else 1. dry_run_out gets the text. */
 int agent_run_once(agent *a, FILE *dry_run_out);
 void agent_request_stop(agent *a);
+/* The listener whose counters the self metrics carry; before agent_run. */
+struct listener;
+void agent_set_listener(agent *a, struct listener *l);
 snapshot *agent_snapshot(agent *a);
 void agent_free(agent *a);
 

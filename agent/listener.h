@@ -1,7 +1,9 @@
 /* listener.h — the built-in HTTP listener (libmicrohttpd): serves the last completed
  * cycle's text on the metrics path from a pre-rendered snapshot, so a scrape answers in
- * milliseconds whatever a command or a push is doing. Limits connections, per-IP
- * connections and idle time. */
+ * milliseconds whatever a command or a push is doing; takes trace posts and turns the trace
+ * table's verdicts into HTTP statuses. Strict HTTP; bounds the time to a whole request and
+ * makes room for new connections by ending the oldest idle ones, so idle or trickling
+ * connections cannot lock scrapes out. */
 #ifndef SLURMPUSH_LISTENER_H
 #define SLURMPUSH_LISTENER_H
 
@@ -31,12 +33,17 @@ typedef struct {
     snapshot *snap;
     trace_table *traces; /* NULL: no trace endpoint */
     const char *trace_path;
-    const char *trace_token; /* NULL: no authentication */
+    const char *trace_token_file; /* its first line is the bearer token; NULL: no authentication */
     size_t trace_max_body;
+    double request_timeout; /* seconds to a whole request */
 } listener_config;
 
-/* NULL on error (err says why). */
+/* NULL on error (err says why: also an unreadable or empty token file). */
 listener *listener_start(const listener_config *cfg, char *err, size_t errlen);
+/* SIGHUP: re-read what can be re-read (the token file), logged. */
+void listener_reload(listener *l);
+/* The listener's counters: trace requests by HTTP status, connections it ended and why. */
+void listener_metrics(listener *l, sample_set *ss);
 void listener_stop(listener *l);
 
 #endif

@@ -1,4 +1,4 @@
-/* main.c — start-up: options, signals, listener, the loop; shutdown on SIGTERM/SIGINT. */
+/* main.c — start-up: options, signals, listener, the loop; shutdown on SIGTERM/SIGINT, reload on SIGHUP. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,34 +15,25 @@
 
 typedef struct {
     agent *a;
+    listener *l;
     sigset_t set;
 } signal_watch;
 
-/* Turns SIGTERM/SIGINT into an orderly stop; no code runs in signal context. */
+/* Turns SIGTERM/SIGINT into an orderly stop and SIGHUP into a reload of what can be re-read
+ * without a restart (the token files: the remote-write one is re-read at its next request anyway);
+ * no code runs in signal context. */
 static void *watch_signals(void *arg) {
     signal_watch *w = arg;
-    int sig = 0;
-    sigwait(&w->set, &sig);
-    log_kv(LOG_INFO, "signal received; stopping", "signal", LOG_INT(sig), NULL);
+    for (;;) {
+        int sig = 0;
+        sigwait(&w->set, &sig);
+        if (sig != SIGHUP) break;
+        log_kv(LOG_INFO, "SIGHUP: re-reading the token files", NULL);
+        listener_reload(w->l);
+    }
+    log_kv(LOG_INFO, "signal received; stopping", NULL);
     agent_request_stop(w->a);
     return NULL;
-}
-
-/* A secret from a file (never the command line): its first line, without the newline. */
-static char *read_token(const char *path) {
-    size_t len;
-    char *text = read_file(path, 4096, &len);
-    if (!text) {
-        log_kv(LOG_ERROR, "cannot read the token file", "file", path, NULL);
-        return NULL;
-    }
-    text[strcspn(text, "\r\n")] = '\0';
-    if (!*text) {
-        log_kv(LOG_ERROR, "the token file is empty", "file", path, NULL);
-        free(text);
-        return NULL;
-    }
-    return text;
 }
 
 int main(int argc, char **argv) {
@@ -59,32 +50,19 @@ int main(int argc, char **argv) {
     sigemptyset(&watch.set);
     sigaddset(&watch.set, SIGTERM);
     sigaddset(&watch.set, SIGINT);
+    sigaddset(&watch.set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &watch.set, NULL);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    trace_table *traces = NULL;
-    char *token = NULL;
-    if (cfg.trace_enabled) {
-        if (cfg.trace_token_file && !(token = read_token(cfg.trace_token_file))) {
-            curl_global_cleanup();
-            options_free(&cfg);
-            return 2;
-        }
-        traces = trace_table_new(cfg.trace_rate, (size_t)cfg.trace_max_jobs);
-    }
+    trace_table *traces = cfg.trace_enabled ? trace_table_new(cfg.trace_rate, (size_t)cfg.trace_max_jobs) : NULL;
     agent *a = agent_new(&cfg, traces);
     if (!a) {
         trace_table_free(traces);
-        free(token);
         curl_global_cleanup();
         options_free(&cfg);
         return 2;
     }
-    watch.a = a;
-    pthread_t watcher;
-    pthread_create(&watcher, NULL, watch_signals, &watch);
-    pthread_detach(watcher);
 
     int rc;
     bool one_cycle = cfg.once || cfg.dry_run;
@@ -96,20 +74,25 @@ int main(int argc, char **argv) {
                               .snap = agent_snapshot(a),
                               .traces = traces,
                               .trace_path = cfg.trace_path,
-                              .trace_token = token,
-                              .trace_max_body = (size_t)cfg.trace_max_body};
+                              .trace_token_file = cfg.trace_enabled ? cfg.trace_token_file : NULL,
+                              .trace_max_body = (size_t)cfg.trace_max_body,
+                              .request_timeout = cfg.request_timeout};
         l = listener_start(&lc, err, sizeof err);
         if (!l) {
             log_kv(LOG_ERROR, "cannot start the listener", "error", err, NULL);
             agent_free(a);
             trace_table_free(traces);
-            free(token);
             curl_global_cleanup();
             options_free(&cfg);
             return 2;
         }
         log_kv(LOG_INFO, "listening", "address", cfg.listen_address, "path", cfg.telemetry_path, NULL);
+        agent_set_listener(a, l);
     }
+    watch.a = a, watch.l = l;
+    pthread_t watcher;
+    pthread_create(&watcher, NULL, watch_signals, &watch);
+    pthread_detach(watcher);
     if (cfg.dry_run)
         rc = agent_run_once(a, stdout);
     else if (cfg.once)
@@ -119,7 +102,6 @@ int main(int argc, char **argv) {
     listener_stop(l);
     agent_free(a);
     trace_table_free(traces);
-    free(token);
     curl_global_cleanup();
     options_free(&cfg);
     return rc;

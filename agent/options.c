@@ -57,6 +57,9 @@ static const table_row option_table[] = {
     {"web.listen-address", OPT_STRING, IN_CONFIG, ":9092", NULL, AT(listen_address),
      "Address of the built-in HTTP listener (/metrics); empty disables it."},
     {"web.telemetry-path", OPT_STRING, IN_CONFIG, "/metrics", NULL, AT(telemetry_path), "Path that serves the metrics."},
+    {"web.request-timeout", OPT_SECONDS, IN_CONFIG, "10", NULL, AT(request_timeout),
+     "Seconds a connection has to send a whole request (from its start, or from the previous answer); slower ones are "
+     "closed."},
     {"web.log-level", OPT_STRING, IN_CONFIG, "info", "LOGLEVEL", AT(log_level), "Log level: debug, info, warn (warning), error."},
     {"slurm.poll-limit", OPT_SECONDS, IN_CONFIG, "10", "POLL_LIMIT", AT(poll_limit),
      "Seconds between collection cycles; no Slurm command runs more often."},

@@ -50,6 +50,7 @@ typedef struct config {
     /* listener */
     char *listen_address;
     char *telemetry_path;
+    double request_timeout;
     char *log_level;
     /* collection */
     double poll_limit;

@@ -332,9 +332,8 @@ static void refresh_token(sender *s, CURL *curl) {
         return;
     }
     if (s->token && st.st_mtim.tv_sec == s->token_mtime.tv_sec && st.st_mtim.tv_nsec == s->token_mtime.tv_nsec) return;
-    char *text = read_file(s->cfg.bearer_token_file, 16384, NULL);
+    char *text = read_secret(s->cfg.bearer_token_file); /* missing or empty: the last good token stays */
     if (!text) return;
-    text[strcspn(text, "\r\n")] = '\0';
     free(s->token);
     s->token = text;
     s->token_mtime = st.st_mtim;

@@ -13,16 +13,13 @@ typedef struct {
     double received; /* monotonic seconds */
 } stored;
 
-enum { MAX_STATUS = 6 };
-static const int counted_status[MAX_STATUS] = {202, 400, 401, 405, 413, 415};
-
 struct trace_table {
     pthread_mutex_t lock;
     double rate_s;
     size_t max_entries;
     stored *items;
     size_t n;
-    uint64_t by_status[MAX_STATUS], other_status, full;
+    uint64_t verdicts[N_TRACE_VERDICTS];
 };
 
 trace_table *trace_table_new(double rate_s, size_t max_entries) {
@@ -47,21 +44,15 @@ void trace_table_free(trace_table *t) {
     free(t);
 }
 
-static void count(trace_table *t, int status) {
-    for (int i = 0; i < MAX_STATUS; i++)
-        if (counted_status[i] == status) {
-            t->by_status[i]++;
-            return;
-        }
-    if (status == 429)
-        t->full++;
-    else
-        t->other_status++;
+void trace_table_count(trace_table *t, trace_verdict v) {
+    pthread_mutex_lock(&t->lock);
+    t->verdicts[v]++;
+    pthread_mutex_unlock(&t->lock);
 }
 
-void trace_table_count_refusal(trace_table *t, int status) {
+void trace_table_verdicts(trace_table *t, uint64_t *counts) {
     pthread_mutex_lock(&t->lock);
-    count(t, status);
+    memcpy(counts, t->verdicts, sizeof t->verdicts);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -139,13 +130,13 @@ static const char *parse_body(const char *body, size_t len, trace_entry *e) {
     return why;
 }
 
-int trace_table_post(trace_table *t, const char *body, size_t len, char *reason, size_t reason_len) {
+trace_verdict trace_table_post(trace_table *t, const char *body, size_t len, char *reason, size_t reason_len) {
     trace_entry e = {0};
     const char *why = parse_body(body, len, &e);
     pthread_mutex_lock(&t->lock);
-    int status = 202;
+    trace_verdict verdict = TRACE_ACCEPTED;
     if (why) {
-        status = 400;
+        verdict = TRACE_BAD_BODY;
         snprintf(reason, reason_len, "%s", why);
         free_entry(&e);
     } else {
@@ -154,7 +145,7 @@ int trace_table_post(trace_table *t, const char *body, size_t len, char *reason,
         while (i < t->n && !(t->items[i].e.job_id == e.job_id && !strcmp(t->items[i].e.hostname, e.hostname))) i++;
         if (i == t->n && t->n == t->max_entries) expire(t, now), i = t->n;
         if (i == t->n && t->n == t->max_entries) {
-            status = 429;
+            verdict = TRACE_TABLE_FULL;
             snprintf(reason, reason_len, "trace table full (%zu entries); retry later", t->max_entries);
             free_entry(&e);
         } else {
@@ -165,9 +156,9 @@ int trace_table_post(trace_table *t, const char *body, size_t len, char *reason,
             t->items[i] = (stored){e, now};
         }
     }
-    count(t, status);
+    t->verdicts[verdict]++;
     pthread_mutex_unlock(&t->lock);
-    return status;
+    return verdict;
 }
 
 static void json_string(buf *out, const char *s) {
@@ -237,15 +228,6 @@ void trace_emit(family *const *fams, const trace_entry *entries, size_t n, const
 
 void trace_table_metrics(trace_table *t, sample_set *ss) {
     pthread_mutex_lock(&t->lock);
-    family *req = ss_family(ss, "slurmpush_trace_requests_total", "Requests to the trace endpoint by HTTP status.",
-                            METRIC_COUNTER, "code", NULL);
-    char code[8];
-    for (int i = 0; i < MAX_STATUS; i++) {
-        snprintf(code, sizeof code, "%d", counted_status[i]);
-        FAM_SET(req, (double)t->by_status[i], code);
-    }
-    FAM_SET(req, (double)t->full, "429");
-    FAM_SET(req, (double)t->other_status, "other");
     fam_set(ss_family(ss, "slurmpush_trace_entries", "Live (job, host) entries in the trace table.", METRIC_GAUGE, NULL),
             (double)t->n, NULL);
     pthread_mutex_unlock(&t->lock);

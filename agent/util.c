@@ -320,3 +320,12 @@ void utf8_sanitize(const char *s, char *out) {
     }
     *out = '\0';
 }
+
+char *read_secret(const char *path) {
+    char *text = read_file(path, 16384, NULL);
+    if (!text) return NULL;
+    text[strcspn(text, "\r\n")] = '\0';
+    if (*text) return text;
+    free(text);
+    return NULL;
+}

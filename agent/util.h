@@ -67,6 +67,9 @@ void cond_init_monotonic(pthread_cond_t *c);
 void monotonic_deadline(struct timespec *ts, double seconds);
 /* Reads a whole (small) file into a new string; NULL on error. */
 char *read_file(const char *path, size_t max, size_t *len);
+/* A secret from a file (never the command line): its first line without the newline; NULL if the
+ * file cannot be read or that line is empty. */
+char *read_secret(const char *path);
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when s does not start one (overlong forms,
  * surrogates and code points past U+10FFFF are invalid). */
