@@ -199,12 +199,20 @@ static void spool_incoming(sender *s) {
     publish_spool(s);
 }
 
-/* Sleeps up to seconds, waking early when the sender is stopped. */
+/* Sleeps up to seconds (a backoff), waking early when the sender is stopped. Bodies handed over
+ * meanwhile go to the spool at once: a crash during a long backoff must not take them along. */
 static void pause_for(sender *s, double seconds) {
     struct timespec until;
     monotonic_deadline(&until, seconds);
     pthread_mutex_lock(&s->lock);
-    while (!s->stopping && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) {
+    while (!s->stopping) {
+        if (s->cfg.durable && s->incoming.head) {
+            pthread_mutex_unlock(&s->lock);
+            spool_incoming(s);
+            pthread_mutex_lock(&s->lock);
+            continue;
+        }
+        if (pthread_cond_timedwait(&s->changed, &s->lock, &until) != 0) break;
     }
     pthread_mutex_unlock(&s->lock);
 }

@@ -52,7 +52,7 @@ sleep $((OUTAGE_S - 2 * (OUTAGE_S / 3)))
 receivers start
 # delivered when both queues are empty (the spool's view, from the debug log of the sender is not needed)
 for i in $(seq 120); do
-  left=$(find "$WORK/spool" -name cursor | while read -r c; do d=$(dirname "$c"); read -r seg off < "$c"
+  left=$(find "$WORK/spool" -name cursor | while read -r c; do d=$(dirname "$c"); read -r seg off _ < "$c" # "<segment> <offset> <crc>"
     f=$(printf '%s/%016d.seg' "$d" "$seg"); newest=$(ls "$d"/*.seg | tail -1); size=$(stat -c %s "$newest")
     [ "$f" = "$newest" ] && [ "$off" = "$size" ] || echo pending; done | wc -l)
   [ "$left" = 0 ] && break; sleep 1

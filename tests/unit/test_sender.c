@@ -349,6 +349,37 @@ static void test_spool_survives_a_restart_in_order(void **st) {
     assert_int_equal(system(cmd), 0);
 }
 
+/* During a long backoff, what is handed over goes to disk at once (a crash then loses nothing),
+ * not when the backoff ends. */
+static void test_spooled_at_once_during_a_backoff(void **st) {
+    (void)st;
+    char dir[] = "/tmp/slurmpush-sender-backoff-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char err[256];
+    sender_config cfg = {.url = "http://127.0.0.1:1/api/v1/write",
+                         .method = "POST",
+                         .headers = rw_headers,
+                         .timeout_s = 1,
+                         .min_backoff_s = 600,
+                         .max_backoff_s = 600,
+                         .durable = spool_open(dir, 1 << 20, err, sizeof err)};
+    assert_non_null(cfg.durable);
+    sender *s = sender_start(&cfg);
+    send_text(s, "a");
+    sender_stats stats = {0};
+    for (int i = 0; i < 500 && stats.retries < 1; i++) usleep(10 * 1000), sender_get_stats(s, &stats);
+    assert_int_equal(stats.retries, 1); /* refused: backing off for ten minutes */
+    uint64_t before = stats.spool_bytes;
+    send_text(s, "b");
+    for (int i = 0; i < 500 && stats.spool_bytes == before; i++) usleep(10 * 1000), sender_get_stats(s, &stats);
+    assert_true(stats.spool_bytes > before);
+    assert_int_equal(stats.queue_requests, 2);
+    sender_stop(s);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_auth_and_tenant_headers(void **st) {
     (void)st;
     receiver r = {0};
@@ -540,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_connection_refused_is_retried),
         cmocka_unit_test(test_queue_full_drops_oldest),
         cmocka_unit_test(test_spool_survives_a_restart_in_order),
+        cmocka_unit_test(test_spooled_at_once_during_a_backoff),
         cmocka_unit_test(test_auth_and_tenant_headers),
         cmocka_unit_test(test_remote_write_v2_and_fallback),
         cmocka_unit_test(test_server_name),
