@@ -43,6 +43,7 @@ typedef struct {
     uint64_t errors;
     uint64_t series_dropped; /* over --collector.NAME.max-series, all runs */
     uint64_t utf8_replaced;  /* label values that were not UTF-8, all runs */
+    uint64_t truncated;      /* label values cut at 1024 bytes, all runs */
     size_t max_series;
     int64_t last_success_ms;
     bool last_ok;
@@ -275,6 +276,10 @@ static void add_self_metrics(collector_rt *rt, sample_set *ss, const run_result 
                       "Label values that were not valid UTF-8: stored with U+FFFD for the invalid bytes.", METRIC_COUNTER,
                       "collector", NULL),
             (double)rt->utf8_replaced, d->name);
+    FAM_SET(ss_family(ss, "slurmpush_label_values_truncated_total",
+                      "Label values longer than 1024 bytes: cut there (at a character's start).", METRIC_COUNTER, "collector",
+                      NULL),
+            (double)rt->truncated, d->name);
     FAM_SET(ss_family(ss, "slurmpush_series_dropped_total",
                       "Series left out because a run made more than --collector.NAME.max-series.", METRIC_COUNTER, "collector",
                       NULL),
@@ -415,9 +420,14 @@ static void *collector_thread(void *arg) {
     if (replaced)
         log_kv(LOG_WARN, "label values that are not valid UTF-8: invalid bytes replaced by U+FFFD", "collector", rt->def->name,
                "values", LOG_INT(replaced), NULL);
+    size_t truncated = ss_label_values_truncated(ss);
+    if (truncated)
+        log_kv(LOG_WARN, "label values longer than 1024 bytes: cut there", "collector", rt->def->name, "values",
+               LOG_INT(truncated), NULL);
     pthread_mutex_lock(&a->lock);
     rt->series_dropped += dropped;
     rt->utf8_replaced += replaced;
+    rt->truncated += truncated;
     rt->last_ok = res.status == RUN_OK;
     if (rt->last_ok)
         rt->last_success_ms = ss->timestamp_ms;

@@ -85,32 +85,49 @@ static void append_series(family *f, const char **values) {
     f->items[f->n++] = (series){.values = values, .value = 0};
 }
 
-/* The series of values that are not all valid UTF-8: looked up (or made) under the values with
- * U+FFFD for the invalid bytes, so values that differ only there are one series. */
-static size_t slot_of_invalid(family *f, const char *const *values) {
-    const char **clean = xcalloc(f->nlabels, sizeof *clean);
-    size_t bad = 0;
-    for (size_t i = 0; i < f->nlabels; i++) {
-        if (utf8_valid(values[i])) {
-            clean[i] = values[i];
-            continue;
-        }
-        char *out = xmalloc(3 * strlen(values[i]) + 1);
-        utf8_sanitize(values[i], out);
-        clean[i] = out;
-        bad++;
+/* A label value past this many bytes is cut (at a character's start) and counted: no receiver needs more
+ * (Mimir's default limit is 2048), and one hostile job name must not cost megabytes per series. */
+enum { LABEL_VALUE_MAX = 1024 };
+
+static bool clean_value(const char *v) { return strlen(v) <= LABEL_VALUE_MAX && utf8_valid(v); }
+
+/* v with U+FFFD for its invalid bytes, cut to LABEL_VALUE_MAX bytes; counts what it changed. */
+static char *cleaned(family *f, const char *v) {
+    char *out = xmalloc(3 * strlen(v) + 1);
+    if (!utf8_valid(v)) {
+        utf8_sanitize(v, out);
+        f->utf8_replaced++;
+    } else {
+        strcpy(out, v);
     }
+    size_t n = strlen(out);
+    if (n > LABEL_VALUE_MAX) {
+        n = LABEL_VALUE_MAX;
+        while (n && ((unsigned char)out[n] & 0xC0) == 0x80) n--; /* not inside a character */
+        out[n] = '\0';
+        f->label_values_truncated++;
+    }
+    return out;
+}
+
+/* The series of values that are not all clean (valid UTF-8, not too long): looked up (or made) under
+ * the cleaned values, so values that differ only where they were changed are one series. */
+static size_t slot_of_unclean(family *f, const char *const *values) {
+    const char **clean = xcalloc(f->nlabels, sizeof *clean);
+    size_t replaced = f->utf8_replaced, truncated = f->label_values_truncated;
+    for (size_t i = 0; i < f->nlabels; i++) clean[i] = clean_value(values[i]) ? values[i] : cleaned(f, values[i]);
     size_t before = f->n, slot = fam_slot(f, clean); /* clean values: found or made, never back here */
-    if (f->n > before) f->utf8_replaced += bad;      /* counted once per series made, not per line */
+    if (f->n == before)                              /* counted once per series made, not per line */
+        f->utf8_replaced = replaced, f->label_values_truncated = truncated;
     for (size_t i = 0; i < f->nlabels; i++)
         if (clean[i] != values[i]) free((char *)clean[i]);
     free(clean);
     return slot;
 }
 
-static bool all_utf8(const family *f, const char *const *values) {
+static bool all_clean(const family *f, const char *const *values) {
     for (size_t i = 0; i < f->nlabels; i++)
-        if (!utf8_valid(values[i])) return false;
+        if (!clean_value(values[i])) return false;
     return true;
 }
 
@@ -137,9 +154,9 @@ size_t fam_slot(family *f, const char *const *values) {
         return f->last_slot;
     }
     long idx = htab_find(&f->index, key, klen);
-    if (idx < 0 && !all_utf8(f, values)) {
+    if (idx < 0 && !all_clean(f, values)) {
         if (key != stack) free(key);
-        return slot_of_invalid(f, values);
+        return slot_of_unclean(f, values);
     }
     if (idx < 0) {
         char *kept = arena_strndup(f->mem, key, klen);
@@ -241,6 +258,12 @@ size_t ss_cap_series(sample_set *ss, size_t max) {
 size_t ss_utf8_replaced(const sample_set *ss) {
     size_t n = 0;
     for (size_t i = 0; i < ss->n; i++) n += ss->fams[i]->utf8_replaced;
+    return n;
+}
+
+size_t ss_label_values_truncated(const sample_set *ss) {
+    size_t n = 0;
+    for (size_t i = 0; i < ss->n; i++) n += ss->fams[i]->label_values_truncated;
     return n;
 }
 

@@ -36,6 +36,7 @@ typedef struct family_s {
     const char *last_key; /* the last key looked up: consecutive lines often repeat it */
     size_t last_klen, last_slot;
     size_t utf8_replaced;                   /* label values that were not valid UTF-8 (stored with U+FFFD) */
+    size_t label_values_truncated;          /* label values over 1024 bytes (cut there) */
     const char *metadata_name;              /* a histogram's part: the histogram's name (HELP, TYPE); else NULL */
     struct family_s *hist_sum, *hist_count; /* on a histogram's _bucket family: its other parts */
 } family;
@@ -80,6 +81,8 @@ void ss_finish(sample_set *ss);
 size_t ss_series_count(const sample_set *ss);
 /* Label values of the set that were not valid UTF-8 and were stored with U+FFFD instead. */
 size_t ss_utf8_replaced(const sample_set *ss);
+/* Label values of the set that were longer than 1024 bytes and were cut there. */
+size_t ss_label_values_truncated(const sample_set *ss);
 /* Keeps the first max series (in family order, each family in the order its series were made;
  * the series ss_finish would omit do not count) and drops the rest: returns how many it dropped.
  * Call before ss_finish, while series are still in the order they were made. */

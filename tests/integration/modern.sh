@@ -43,14 +43,10 @@ else
   for f in "$WORK"/*.txt; do echo "--- $(basename "$f") (what slurmpush parsed)"; head -c 4000 "$f"; done
 fi
 
-# JSON mode against text mode, back to back (free memory and load move between runs)
-"$BIN" --dry-run > "$WORK/t.prom" 2>/dev/null
-"$BIN" --dry-run --slurm.cli-fallback=false > "$WORK/j.prom" 2> "$WORK/json.log"
-check "JSON mode: exit 0, no error" bash -c "test \$? = 0 && ! grep -q level=error '$WORK/json.log'"
-stable() { grep '^slurm_' "$1" | grep -v -e '_scrape_duration' -e 'cpu_load' -e 'free_mem' -e 'mem_free' -e 'memory_free' -e '_ping_seconds' |
-  sed 's/ [0-9]*$//' | sort; }
-stable "$WORK/t.prom" > "$WORK/t.stable"
-stable "$WORK/j.prom" > "$WORK/j.stable"
+# JSON mode against text mode, back to back, while the cluster holds still (collectors.sh)
+json_against_text "$BIN" "$WORK"
+check "JSON mode: exit 0, no error" bash -c "test $JSON_RC = 0 && ! grep -q level=error '$WORK/json.log'"
+check "the cluster held still around the JSON run (try $TRIES)" cmp -s "$WORK/t.stable" "$WORK/t2.stable"
 check "JSON mode and text mode agree: $(wc -l < "$WORK/t.stable") series" diff "$WORK/t.stable" "$WORK/j.stable"
 check "JSON mode keeps the finished jobs (squeue --states=all --json)" grep -q '^slurm_jobs_completed [1-9]' "$WORK/j.stable"
 

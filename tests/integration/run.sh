@@ -204,11 +204,9 @@ check "traced job: its series go stale after it ends" test $gone = 1
 kill -TERM $DAEMON; wait $DAEMON; DAEMON=
 scontrol delete reservationname=slurmpush-it >/dev/null 2>&1 || true
 
-# ---- JSON mode and text mode agree on the live cluster (load and free memory move between runs)
-"$BIN" --dry-run > "$WORK/text.prom" 2>/dev/null
-"$BIN" --dry-run --slurm.cli-fallback=false > "$WORK/json.prom" 2>/dev/null
-stable() { grep '^slurm_' "$1" | grep -v -e '_scrape_duration' -e 'cpu_load' -e 'free_mem' -e 'mem_free' -e 'memory_free' -e '_ping_seconds' | sed 's/ [0-9]*$//' | sort; }
-stable "$WORK/text.prom" > "$WORK/text.stable"
-stable "$WORK/json.prom" > "$WORK/json.stable"
-check "JSON mode (squeue/sinfo --json) and text mode agree on the lab: $(wc -l < "$WORK/text.stable") series" \
-  diff "$WORK/text.stable" "$WORK/json.stable"
+# ---- JSON mode and text mode agree on the live cluster, while it holds still (collectors.sh)
+json_against_text "$BIN" "$WORK"
+check "JSON mode: exit 0" test "$JSON_RC" = 0
+check "the cluster held still around the JSON run (try $TRIES)" cmp -s "$WORK/t.stable" "$WORK/t2.stable"
+check "JSON mode (squeue/sinfo --json) and text mode agree on the lab: $(wc -l < "$WORK/t.stable") series" \
+  diff "$WORK/t.stable" "$WORK/j.stable"

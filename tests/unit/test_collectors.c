@@ -569,6 +569,48 @@ static void test_utf8_labels(void **st) {
     ss_free(ss);
 }
 
+/* A label value longer than 1024 bytes is cut there, at a character's start, and counted once per
+ * series: values that differ only past the cut are one series. */
+static void test_long_label_values(void **st) {
+    (void)st;
+    char *ascii = malloc(2001), *wide = malloc(2001);
+    memset(ascii, 'a', 2000), ascii[2000] = '\0';
+    /* "x" then 2-byte characters: byte 1024 is the second byte of one, so the cut falls before it */
+    wide[0] = 'x';
+    for (int i = 1; i < 1999; i += 2) wide[i] = '\xc3', wide[i + 1] = '\xa9';
+    wide[1999] = '\0';
+    sample_set *ss = ss_new(1);
+    family *f = ss_family(ss, "f", "", METRIC_GAUGE, "user", NULL);
+    FAM_ADD(f, 1, ascii);
+    ascii[1500] = 'b'; /* differs past the cut: the same series */
+    FAM_ADD(f, 1, ascii);
+    FAM_ADD(f, 1, wide);
+    FAM_ADD(f, 1, "short");
+    assert_int_equal(f->n, 3);
+    assert_int_equal(ss_label_values_truncated(ss), 2);
+    ss_finish(ss);
+    ascii[1024] = '\0';
+    assert_true(value_of(ss, "f", (const char *[]){ascii}) == 2);
+    wide[1023] = '\0'; /* "x" and 511 whole characters */
+    assert_true(value_of(ss, "f", (const char *[]){wide}) == 1);
+    assert_true(utf8_valid(wide));
+    ss_free(ss);
+
+    /* through a collector: a job whose user name is 10 MB costs one 1024-byte value */
+    size_t big = 10u << 20;
+    char *line = malloc(big + 64);
+    memcpy(line, "1|", 2);
+    memset(line + 2, 'u', big);
+    strcpy(line + 2 + big, "|chem|debug|RUNNING|4|1G|cpu=4,mem=1G,node=1|None");
+    const char *lines[] = {line, NULL};
+    assert_int_equal(feed(find("jobs"), lines, &ss), -1);
+    line[2 + 1024] = '\0';
+    assert_true(value_of(ss, "slurm_user_state_total", (const char *[]){"RUNNING", line + 2}) == 1);
+    assert_true(ss_label_values_truncated(ss) >= 1);
+    ss_free(ss);
+    free(line), free(ascii), free(wide);
+}
+
 static void collect_name(const char *name, void *ctx) {
     buf *b = ctx;
     buf_printf(b, "%s ", name);
@@ -658,6 +700,7 @@ int main(void) {
         cmocka_unit_test(test_gres),
         cmocka_unit_test(test_diags_tight_columns),
         cmocka_unit_test(test_utf8_labels),
+        cmocka_unit_test(test_long_label_values),
         cmocka_unit_test(test_hostlist),
         cmocka_unit_test(test_native_exposition),
         cmocka_unit_test(test_descriptors_complete),
