@@ -605,6 +605,33 @@ static void finish_cycle(agent *a) {
     a->prev_self = self;
 }
 
+/* A last chance for what is queued, every endpoint at once (each sender has its own thread), and the
+ * Pushgateway DELETE, all within one bound: STOP_DRAIN_MAX_S or the remote-write timeout if shorter.
+ * What is left then stays in the spool (sent at the next start) or, without one, is logged as lost. */
+enum { STOP_DRAIN_MAX_S = 5 };
+
+static void drain_at_stop(agent *a) {
+    double bound = a->cfg->remote_write_timeout < STOP_DRAIN_MAX_S ? a->cfg->remote_write_timeout : STOP_DRAIN_MAX_S;
+    double deadline = mono_seconds() + bound;
+    for (size_t i = 0; i < a->n_endpoints; i++) {
+        double left = deadline - mono_seconds();
+        if (sender_wait_idle(a->endpoints[i].s, left > 0 ? left : 0)) continue;
+        sender_stats st;
+        sender_get_stats(a->endpoints[i].s, &st);
+        log_kv(LOG_WARN,
+               st.spooled ? "stopping with requests not delivered; they stay in the spool"
+                          : "stopping with requests not delivered; they are lost",
+               "endpoint", a->endpoints[i].endpoint, "queued_requests", LOG_INT(st.queue_requests + 1), NULL);
+    }
+    /* stopped before the DELETE, so that no retried PUT brings the group back after it */
+    for (size_t i = 0; i < a->n_endpoints; i++) sender_request_stop(a->endpoints[i].s);
+    if (a->pushgateway_group_url && a->cfg->pushgateway_delete) {
+        double left = deadline - mono_seconds();
+        long status = sender_delete_now(a->endpoints[a->n_endpoints - 1].s, left > 0.5 ? left : 0.5);
+        log_kv(status >= 200 && status < 300 ? LOG_INFO : LOG_WARN, "Pushgateway group deleted", "status", LOG_INT(status), NULL);
+    }
+}
+
 /* At shutdown every live series is marked stale, stamped with the shutdown time. */
 static void push_shutdown_markers(agent *a) {
     int64_t now = now_ms();
@@ -729,19 +756,7 @@ int agent_run(agent *a) {
     }
     sd_notify(0, "STOPPING=1");
     push_shutdown_markers(a);
-    /* a bounded last chance for what is queued; the rest is abandoned (counted in the log) */
-    double drain = a->cfg->remote_write_timeout < 5 ? a->cfg->remote_write_timeout : 5;
-    for (size_t i = 0; i < a->n_endpoints; i++) {
-        if (sender_wait_idle(a->endpoints[i].s, drain)) continue;
-        sender_stats st;
-        sender_get_stats(a->endpoints[i].s, &st);
-        log_kv(LOG_WARN, "stopping with requests not delivered", "endpoint", a->endpoints[i].endpoint, "queued_requests",
-               LOG_INT(st.queue_requests + 1), NULL);
-    }
-    if (a->pushgateway_group_url && a->cfg->pushgateway_delete) {
-        long status = sender_delete_now(a->endpoints[a->n_endpoints - 1].s);
-        log_kv(status >= 200 && status < 300 ? LOG_INFO : LOG_WARN, "Pushgateway group deleted", "status", LOG_INT(status), NULL);
-    }
+    drain_at_stop(a);
     log_kv(LOG_INFO, "stopping", NULL);
     return 0;
 }
@@ -765,9 +780,11 @@ int agent_run_once(agent *a, FILE *dry_run_out) {
         return rc;
     }
     finish_cycle(a);
+    double deadline = mono_seconds() + a->cfg->remote_write_timeout + 5; /* one bound for all endpoints */
     for (size_t i = 0; i < a->n_endpoints; i++) {
         sender_stats st;
-        bool idle = sender_wait_idle(a->endpoints[i].s, a->cfg->remote_write_timeout + 5);
+        double left = deadline - mono_seconds();
+        bool idle = sender_wait_idle(a->endpoints[i].s, left > 0 ? left : 0);
         sender_get_stats(a->endpoints[i].s, &st);
         if (!idle || st.requests_dropped || st.requests_evicted) {
             log_kv(LOG_ERROR, "push did not complete", "endpoint", a->endpoints[i].endpoint, "delivered",

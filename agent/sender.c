@@ -514,13 +514,18 @@ bool sender_wait_idle(sender *s, double timeout_s) {
     return idle;
 }
 
-void sender_stop(sender *s) {
+void sender_request_stop(sender *s) {
     if (!s) return;
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     s->abort_transfer = true;
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
+}
+
+void sender_stop(sender *s) {
+    if (!s) return;
+    sender_request_stop(s);
     pthread_join(s->thread, NULL); /* it spools what waits in memory first */
     free_item(s->inflight);
     free_list(&s->waiting);
@@ -538,9 +543,12 @@ void sender_stop(sender *s) {
     free(s);
 }
 
-long sender_delete_now(sender *s) {
+long sender_delete_now(sender *s, double timeout_s) {
     CURL *curl = make_handle(s);
     if (!curl) return 0;
+    long ms = timeout_s > 0.001 ? (long)(timeout_s * 1000) : 1;
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms);
     /* no body, so none of the body's headers (a gzip Content-Encoding on nothing is a 400) */
     struct curl_slist *headers = curl_slist_append(NULL, "User-Agent: slurmpush/" SLURMPUSH_VERSION);
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);

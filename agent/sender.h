@@ -67,12 +67,15 @@ void sender_enqueue(sender *s, uint8_t *body, size_t len, size_t samples);
 void sender_enqueue2(sender *s, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples);
 /* Waits until nothing is queued or in flight, at most timeout_s; true if it all went. */
 bool sender_wait_idle(sender *s, double timeout_s);
-/* Stops the thread (abandons what is left) and frees everything. */
+/* Asks the thread to stop (a transfer in flight ends at once) without waiting for it: at shutdown
+ * every sender is asked first, so that they all wind down together. */
+void sender_request_stop(sender *s);
+/* Stops the thread (what waits in memory goes to the spool, if there is one) and frees everything. */
 void sender_stop(sender *s);
 void sender_get_stats(sender *s, sender_stats *out);
-/* A DELETE of the endpoint's URL now, from the caller's thread (Pushgateway group removal at
- * shutdown); returns the HTTP status, 0 on a network error. */
-long sender_delete_now(sender *s);
+/* A DELETE of the endpoint's URL now, from the caller's thread, within timeout_s (Pushgateway group
+ * removal at shutdown); returns the HTTP status, 0 on a network error or timeout. */
+long sender_delete_now(sender *s, double timeout_s);
 
 /* The policy, exposed for tests. */
 typedef enum { SEND_DONE, SEND_RETRY, SEND_RETRY_AFTER, SEND_DROP } send_verdict;

@@ -100,6 +100,41 @@ check "SIGTERM: exit 0" test $rc = 0
 check "SIGTERM: stops within 3 s even with a command running" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3) }'
 check "SIGTERM: the running command is gone" bash -c "! pgrep -f '^sleep $HANG2$' >/dev/null"
 
+# SIGTERM with receivers that never answer (they take the connection, then say nothing): the endpoints
+# drain together, within one bound (5 s, or --remote-write.timeout if shorter), the Pushgateway DELETE
+# in it too (not the 30 s request timeout). Each would have its own 5 s, and the DELETE 30, if waited
+# for in turn: 45 s.
+HUNG=$(mktemp -d)
+python3 -c '
+import socket, sys, time
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1] + "/ports.tmp", "w").write(" ".join(str(s.getsockname()[1]) for s in socks) + "\n")
+__import__("os").rename(sys.argv[1] + "/ports.tmp", sys.argv[1] + "/ports")
+time.sleep(120)' "$HUNG" &
+hung=$!
+for i in $(seq 50); do test -s "$HUNG/ports" && break; sleep 0.1; done
+read -r p1 p2 p3 < "$HUNG/ports"
+"$BIN" "${FIXARGS[@]}" --slurm.squeue-cli="$SQ" --slurm.sinfo-cli="$SI" --web.listen-address= --slurm.poll-limit=1 \
+  --remote-write.timeout=30 --remote-write.url=http://127.0.0.1:$p1/api/v1/write --remote-write.url=http://127.0.0.1:$p2/api/v1/write \
+  --pushgateway.url=http://127.0.0.1:$p3 --pushgateway.delete-on-shutdown --web.log-level=debug 2> "$HUNG/log" &
+pid=$!
+# stopped while all three requests are in flight: each receiver holds a connection
+for i in $(seq 100); do
+  test "$(ss -Htn state established "( sport = :$p1 or sport = :$p2 or sport = :$p3 )" | wc -l)" -ge 3 && break; sleep 0.1
+done
+t0=$(date +%s.%N); kill -TERM $pid; wait $pid; rc=$?; t1=$(date +%s.%N)
+took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+echo "# figures: stopped in $took s with three endpoints that never answer"
+check "SIGTERM with three hung endpoints: exit 0" test $rc = 0
+check "SIGTERM with three hung endpoints: one bound for all, DELETE included ($took s; 5 s + 0.5 s documented)" \
+  awk -v t="$took" 'BEGIN { exit !(t < 7.5) }'
+check "SIGTERM with three hung endpoints: what did not go is logged for each" \
+  test "$(grep -c 'stopping with requests not delivered' "$HUNG/log")" = 3
+check "SIGTERM with three hung endpoints: the DELETE's failure is logged" grep -q 'msg="Pushgateway group deleted" status=0' "$HUNG/log"
+kill $hung; wait $hung 2>/dev/null
+rm -rf "$HUNG"
+
 # a node state flag slurmpush does not know is kept and logged once, not once a cycle
 RH=$(dirname "$FIX")/reservation-hostlists
 mapfile -t RHARGS < <(bash "$(dirname "$0")/fixture_args.sh" "$BIN" "$RH")
