@@ -66,7 +66,7 @@ static const table_row option_table[] = {
     {"interval", OPT_SECONDS, IN_CONFIG, "0", NULL, AT(interval),
      "A longer cycle than --slurm.poll-limit (0: use the poll limit)."},
     {"slurm.cli-timeout", OPT_SECONDS, IN_CONFIG, "10", "CLI_TIMEOUT", AT(cli_timeout),
-     "Seconds a Slurm command may run before its process group is killed."},
+     "Seconds a Slurm command may run before it is killed, with everything it started."},
     {"slurm.cli-max-output", OPT_BYTES, IN_CONFIG, "268435456", NULL, AT(cli_max_output),
      "Largest output (bytes) accepted from one Slurm command; more fails the run."},
     {"slurm.cli-fallback", OPT_BOOL, IN_CONFIG, "true", NULL, AT(cli_fallback),
@@ -419,8 +419,10 @@ static void print_help_man(const option_list *l) {
         if (d->interval && strcmp(d->interval, "0")) printf(", every %s s", d->interval);
         printf(".\n");
     }
-    printf(".SH SIGNALS\n.TP\n.B SIGTERM\\fR, \\fBSIGINT\nStop: running commands are ended, pushes in flight are "
-           "finished or spooled, every live series is marked stale.\n"
+    printf(".SH SIGNALS\n.TP\n.B SIGTERM\\fR, \\fBSIGINT\nStop: running commands are ended, every live series is marked "
+           "stale, pushes are finished or spooled: every endpoint at once, the Pushgateway DELETE included, within 5 s "
+           "(or \\fB\\-\\-remote\\-write.timeout\\fR if shorter) and half a second.\n"
+           ".TP\n.B SIGHUP\nRe\\-read the token files (also re\\-read when they change).\n"
            ".SH EXIT STATUS\n0 on a clean stop; 1 when \\fB\\-\\-once\\fR saw a collector or a push fail; 2 on a "
            "start\\-up error (one line on standard error says which).\n"
            ".SH FILES\n.TP\n.I /etc/default/slurmpush\nThe options the systemd unit passes (\\fBSLURMPUSH_ARGS\\fR).\n"

@@ -1,4 +1,5 @@
-/* runner.c — fork/exec without a shell, stream stdout, kill the group on timeout (see runner.h). */
+/* runner.c — fork/exec without a shell, stream stdout, kill the command and all it started on a
+ * timeout, reap what it left (see runner.h and leftovers.h). */
 #include "runner.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "leftovers.h"
 #include "util.h"
 
 extern char **environ;
@@ -63,16 +65,19 @@ char **runner_split(const char *cmd) {
     return argv;
 }
 
-/* The child's environment: ours, with timestamps pinned to one parseable form. */
-static char **child_environment(void) {
+/* The child's environment: ours, with timestamps pinned to one parseable form, and the run's mark. */
+static char **child_environment(const char *mark) {
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = xmalloc((n + 3) * sizeof *env);
+    char **env = xmalloc((n + 4) * sizeof *env);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "SLURM_TIME_FORMAT=", 18) && strncmp(environ[i], "LC_NUMERIC=", 11)) env[k++] = environ[i];
+        if (strncmp(environ[i], "SLURM_TIME_FORMAT=", 18) && strncmp(environ[i], "LC_NUMERIC=", 11) &&
+            strncmp(environ[i], "SLURMPUSH_RUN=", 14))
+            env[k++] = environ[i];
     env[k++] = "SLURM_TIME_FORMAT=standard";
     env[k++] = "LC_NUMERIC=C";
+    env[k++] = (char *)mark;
     env[k] = NULL;
     return env;
 }
@@ -130,12 +135,7 @@ static void split_lines(line_splitter *s, char *data, size_t n) {
     }
 }
 
-static void kill_group(pid_t pid) {
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-}
-
-static int spawn(char *const argv[], int out_fd, int err_fd, pid_t *pid) {
+static int spawn(char *const argv[], int out_fd, int err_fd, const char *mark, pid_t *pid) {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
@@ -152,7 +152,7 @@ static int spawn(char *const argv[], int out_fd, int err_fd, pid_t *pid) {
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    char **env = child_environment();
+    char **env = child_environment(mark);
     int rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, env);
     free(env);
     posix_spawn_file_actions_destroy(&fa);
@@ -179,8 +179,10 @@ void runner_run(char *const argv[], double timeout_s, size_t max_output, const _
         close(out[1]);
         return;
     }
+    char mark[LEFTOVERS_MARK_MAX];
+    leftovers_mark(mark);
     pid_t pid;
-    int rc = spawn(argv, out[1], err[1], &pid);
+    int rc = spawn(argv, out[1], err[1], mark, &pid);
     close(out[1]);
     close(err[1]);
     if (rc != 0) {
@@ -236,8 +238,9 @@ void runner_run(char *const argv[], double timeout_s, size_t max_output, const _
         }
         if (res->status != RUN_OK) break;
     }
-    if (res->status != RUN_OK) {
-        kill_group(pid);
+    if (res->status != RUN_OK) { /* the command, its group, and what left the group (setsid) */
+        kill(-pid, SIGKILL);
+        leftovers_end(mark, pid);
         killed = true;
     }
     for (int i = 0; i < 2; i++)
@@ -254,6 +257,7 @@ void runner_run(char *const argv[], double timeout_s, size_t max_output, const _
     if (!killed) kill(-pid, SIGKILL);
     while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR) {
     }
+    leftovers_sweep(mark); /* what left the group, and orphans of earlier runs that have exited */
     res->stderr_head[err_len] = '\0';
     res->seconds = mono_seconds() - t0;
     if (res->status != RUN_OK) return;

@@ -1,5 +1,5 @@
 /* runner.h — runs one Slurm command without a shell and streams its stdout, line by line,
- * to a parser. A timeout kills the command's whole process group and reaps it; stderr is
+ * to a parser. A timeout kills the command and everything it started (leftovers.h) and reaps it; stderr is
  * kept (its head) for the log; the output is capped. Knows nothing of what lines mean. */
 #ifndef SLURMPUSH_RUNNER_H
 #define SLURMPUSH_RUNNER_H

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -101,6 +102,82 @@ static void test_timeout_kills_and_reaps_the_group(void **st) {
     buf_free(&s.all);
 }
 
+/* Runs cmd_fmt (its %s: a file the command writes a pid into), returns that pid. */
+static pid_t run_and_read_pid(const char *cmd_fmt, double timeout, run_result *res) {
+    char pidfile[] = "/tmp/slurmpush-runner-XXXXXX";
+    int fd = mkstemp(pidfile);
+    assert_true(fd >= 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, cmd_fmt, pidfile);
+    sink s = {0};
+    run_cmd(cmd, timeout, 1 << 20, &s, res);
+    buf_free(&s.all);
+    char *text = NULL;
+    for (int i = 0; i < 200 && !(text && *text); i++) { /* written by a background process: may lag */
+        free(text);
+        text = read_file(pidfile, 64, NULL);
+        if (!(text && *text)) usleep(10 * 1000);
+    }
+    assert_non_null(text);
+    pid_t pid = (pid_t)atoi(text);
+    free(text);
+    unlink(pidfile);
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* A child that leaves the process group and the session (setsid) and holds stdout: the timeout
+ * ends it too, and it is reaped. (The pid is the child's own: setsid(1) may fork.) */
+static void test_timeout_kills_what_left_the_session(void **st) {
+    (void)st;
+    run_result res;
+    pid_t escaped =
+        run_and_read_pid("sh -c 'setsid sh -c \"echo \\$\\$ > %s; exec sleep 30\" & echo started; sleep 30'", 0.5, &res);
+    assert_int_equal(res.status, RUN_TIMEOUT);
+    assert_true(process_gone(escaped));
+}
+
+/* A finished command's setsid child, still running: ended and reaped with the run, while a process
+ * of the agent's own that no command started is left alone. */
+static void test_finished_run_ends_what_it_left(void **st) {
+    (void)st;
+    pid_t bystander = fork();
+    if (bystander == 0) {
+        execlp("sleep", "sleep", "30", (char *)NULL);
+        _exit(127);
+    }
+    assert_true(bystander > 0);
+    run_result res;
+    pid_t left = run_and_read_pid("sh -c 'setsid sh -c \"echo \\$\\$ > %1$s; exec sleep 30\" > /dev/null 2>&1 & "
+                                  "while [ ! -s %1$s ]; do sleep 0.01; done; echo done'",
+                                  5, &res);
+    assert_int_equal(res.status, RUN_OK);
+    assert_true(process_gone(left));
+    assert_int_equal(kill(bystander, 0), 0);
+    kill(bystander, SIGKILL);
+    waitpid(bystander, NULL, 0);
+}
+
+/* An orphan that has exited (re-parented to the agent, a subreaper) is reaped: no zombie per run, even
+ * from one that shed the run's mark (env -i) and so outlived its run. */
+static void test_exited_orphan_is_reaped(void **st) {
+    (void)st;
+    for (int i = 0; i < 3; i++) {
+        run_result res;
+        pid_t orphan = run_and_read_pid("sh -c 'setsid env -i /bin/sh -c \"echo \\$\\$ > %1$s; exec /bin/sleep 0.2\" "
+                                        "> /dev/null 2>&1 & while [ ! -s %1$s ]; do sleep 0.01; done; echo done'",
+                                        5, &res);
+        assert_int_equal(res.status, RUN_OK);
+        for (int k = 0; k < 200 && !process_gone(orphan); k++) { /* it exits after its run: a later run reaps it */
+            sink s = {0};
+            run_cmd("true", 5, 1 << 20, &s, &res);
+            usleep(10 * 1000);
+        }
+        assert_true(process_gone(orphan));
+    }
+}
+
 static void test_output_cap(void **st) {
     (void)st;
     sink s = {0};
@@ -170,6 +247,9 @@ int main(void) {
         cmocka_unit_test(test_nonzero_exit),
         cmocka_unit_test(test_stderr_is_kept_not_fatal),
         cmocka_unit_test(test_timeout_kills_and_reaps_the_group),
+        cmocka_unit_test(test_timeout_kills_what_left_the_session),
+        cmocka_unit_test(test_finished_run_ends_what_it_left),
+        cmocka_unit_test(test_exited_orphan_is_reaped),
         cmocka_unit_test(test_output_cap),
         cmocka_unit_test(test_missing_binary),
         cmocka_unit_test(test_rejected_line_stops_the_run),
