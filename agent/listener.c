@@ -2,6 +2,8 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <netdb.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "webconfig.h"
 
 /* libmicrohttpd bounds idle time, not the time to a whole request, and refuses a new connection
  * when its limit is reached: a user on the same node could hold every slot with idle or trickling
@@ -30,6 +33,14 @@ typedef struct {
 } conn_slot;
 
 typedef enum { CLOSED_DEADLINE, CLOSED_EVICTED, N_CLOSED } closed_reason;
+typedef enum { REFUSED_PASSWORD, REFUSED_CLIENT_CERT, N_REFUSED } refused_reason;
+
+/* bcrypt costs tens of milliseconds a check, on purpose: a password that passed is remembered (its
+ * SHA-256, per user) until the web configuration is re-read, so scrapes do not pay it every time. */
+typedef struct {
+    unsigned char digest[32];
+    bool set;
+} passed_password;
 
 struct listener {
     struct MHD_Daemon *daemon;
@@ -44,6 +55,13 @@ struct listener {
     pthread_t watchdog;
     pthread_cond_t wake;
     bool stopping;
+    /* --web.config.file: TLS, basic-auth users, response headers (under the lock; replaced whole on SIGHUP) */
+    web_config web;
+    passed_password *passed; /* one per web.users entry */
+    unsigned generation;     /* counts re-reads: a check that began before one does not fill the new cache */
+    uint64_t refused[N_REFUSED];
+    struct sockaddr_storage addr;
+    bool v6;
 };
 
 /* What a POST to the trace path has sent so far. */
@@ -88,11 +106,24 @@ static void answering(listener *l, struct MHD_Connection *c) {
     pthread_mutex_unlock(&l->lock);
 }
 
+/* The web configuration's headers (Strict-Transport-Security, …), on every response. */
+static void add_configured_headers(listener *l, struct MHD_Response *r) {
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->web.n_headers; i++) {
+        const char *line = l->web.headers[i], *colon = strchr(line, ':');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - line), line);
+        MHD_add_response_header(r, name, colon + 2);
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
 static enum MHD_Result reply_allow(listener *l, struct MHD_Connection *c, unsigned int status, const char *type, const char *body,
                                    size_t len, const char *allow) {
     answering(l, c);
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
+    add_configured_headers(l, r);
     MHD_add_response_header(r, "Content-Type", type);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED) MHD_add_response_header(r, "Allow", allow);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
@@ -245,22 +276,128 @@ static bool malformed_headers(struct MHD_Connection *c) {
     return h.bad;
 }
 
-/* The request context of requests other than trace posts: checked once, nothing to free. */
-static char checked_marker;
+/* ---- access (--web.config.file): client certificates and basic auth, on every path ---- */
+
+static bool same_bytes(const unsigned char *a, const unsigned char *b, size_t n) {
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; i++) diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+/* Whether the client's certificate satisfies client_auth_type; GnuTLS verifies it against
+ * client_ca_file (the chain, and that it is valid now). */
+static bool client_cert_ok(listener *l, struct MHD_Connection *c) {
+    pthread_mutex_lock(&l->lock);
+    client_auth mode = l->web.tls ? l->web.client_auth : CLIENT_AUTH_NONE;
+    pthread_mutex_unlock(&l->lock);
+    if (mode == CLIENT_AUTH_NONE || mode == CLIENT_AUTH_REQUEST) return true;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t session = ci ? (gnutls_session_t)ci->tls_session : NULL;
+    unsigned int n = 0;
+    bool given = session && gnutls_certificate_get_peers(session, &n) && n > 0;
+    if (mode == CLIENT_AUTH_REQUIRE_ANY) return given;
+    unsigned int status = 0;
+    bool valid = given && gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
+    return mode == CLIENT_AUTH_VERIFY_IF_GIVEN ? !given || valid : valid;
+}
+
+/* The user's password, checked against its bcrypt hash outside the lock (it is slow) unless it passed
+ * before; an unknown user costs a check too. */
+static bool check_password(listener *l, const char *user, const char *password) {
+    unsigned char digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, password, strlen(password), digest) < 0) return false;
+    pthread_mutex_lock(&l->lock);
+    if (!l->web.n_users) { /* re-read meanwhile: no users any more */
+        pthread_mutex_unlock(&l->lock);
+        return true;
+    }
+    long found = -1;
+    for (size_t i = 0; i < l->web.n_users; i++)
+        if (!strcmp(l->web.users[i].name, user)) found = (long)i;
+    bool remembered = found >= 0 && l->passed[found].set && same_bytes(l->passed[found].digest, digest, sizeof digest);
+    char *hash = remembered ? NULL : xstrdup(l->web.users[found >= 0 ? found : 0].hash);
+    unsigned generation = l->generation;
+    pthread_mutex_unlock(&l->lock);
+    if (remembered) return true;
+    bool ok = web_config_hash_matches(hash, password) && found >= 0;
+    free(hash);
+    pthread_mutex_lock(&l->lock);
+    if (ok && generation == l->generation) {
+        memcpy(l->passed[found].digest, digest, sizeof digest);
+        l->passed[found].set = true;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return ok;
+}
+
+static bool password_ok(listener *l, struct MHD_Connection *c) {
+    pthread_mutex_lock(&l->lock);
+    bool wanted = l->web.n_users > 0;
+    pthread_mutex_unlock(&l->lock);
+    if (!wanted) return true;
+    char *password = NULL, *user = MHD_basic_auth_get_username_password(c, &password);
+    bool ok = user && password && check_password(l, user, password);
+    if (password) MHD_free(password);
+    if (user) MHD_free(user);
+    return ok;
+}
+
+/* 401 with a Basic challenge, or 403 for a client certificate; counted. */
+static enum MHD_Result refuse_access(listener *l, struct MHD_Connection *c, refused_reason why) {
+    pthread_mutex_lock(&l->lock);
+    l->refused[why]++;
+    pthread_mutex_unlock(&l->lock);
+    answering(l, c);
+    const char *msg = why == REFUSED_PASSWORD ? "unauthorized\n" : "a valid client certificate is required\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    add_configured_headers(l, r);
+    MHD_add_response_header(r, "Content-Type", TEXT);
+    enum MHD_Result ret = why == REFUSED_PASSWORD ? MHD_queue_basic_auth_fail_response(c, "slurmpush", r)
+                                                  : MHD_queue_response(c, MHD_HTTP_FORBIDDEN, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The request context of requests other than trace posts: checked once (nothing to free), or answered
+ * already at their headers (the rest of the request is read and dropped). */
+static char checked_marker, answered_marker;
+
+/* Marks a request answered at its headers: a trace post's body is then read and dropped. */
+static void answered_early(bool trace, void **con_cls) {
+    if (trace) {
+        upload *u = xcalloc(1, sizeof *u);
+        u->refused = u->answered = true;
+        *con_cls = u;
+    } else {
+        *con_cls = &answered_marker;
+    }
+}
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
                               const char *upload_data, size_t *upload_size, void **con_cls) {
     (void)version;
     listener *l = cls;
     bool trace = l->cfg.traces && !strcmp(url, l->cfg.trace_path);
+    if (*con_cls == &answered_marker) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
     if (!*con_cls && malformed_headers(c)) {
         pthread_mutex_lock(&l->lock);
         l->malformed++;
         pthread_mutex_unlock(&l->lock);
         if (trace) trace_table_count(l->cfg.traces, TRACE_BAD_REQUEST);
-        if (trace) *con_cls = xcalloc(1, sizeof(upload)), ((upload *)*con_cls)->answered = true;
-        if (!trace) *con_cls = &checked_marker;
+        answered_early(trace, con_cls);
         return reply_reason(l, c, MHD_HTTP_BAD_REQUEST, "malformed request headers");
+    }
+    if (!*con_cls && !client_cert_ok(l, c)) {
+        answered_early(trace, con_cls);
+        return refuse_access(l, c, REFUSED_CLIENT_CERT);
+    }
+    if (!*con_cls && !password_ok(l, c)) {
+        answered_early(trace, con_cls);
+        return refuse_access(l, c, REFUSED_PASSWORD);
     }
     if (trace) return handle_trace(l, c, method, upload_data, upload_size, con_cls);
     if (!*con_cls) *con_cls = &checked_marker;
@@ -339,7 +476,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls, en
     if (slot) slot->deadline = mono_seconds() + l->cfg.request_timeout;
     pthread_mutex_unlock(&l->lock);
     upload *u = *con_cls;
-    if (!u || *con_cls == &checked_marker) return;
+    if (!u || *con_cls == &checked_marker || *con_cls == &answered_marker) return;
     buf_free(&u->body);
     free(u);
     *con_cls = NULL;
@@ -403,52 +540,162 @@ static void *watch_deadlines(void *arg) {
     return NULL;
 }
 
-listener *listener_start(const listener_config *cfg, char *err, size_t errlen) {
-    struct sockaddr_storage addr;
-    socklen_t alen;
-    bool v6;
-    const char *address = cfg->address;
-    if (resolve(address, &addr, &alen, &v6, err, errlen) < 0) return NULL;
-    char *token = NULL;
-    if (cfg->trace_token_file && !(token = read_secret(cfg->trace_token_file))) {
-        snprintf(err, errlen, "cannot read --trace.token-file %s (missing or empty)", cfg->trace_token_file);
-        return NULL;
-    }
-    listener *l = xcalloc(1, sizeof *l);
-    l->cfg = *cfg;
-    if (l->cfg.request_timeout <= 0) l->cfg.request_timeout = 10;
-    l->token = token;
-    struct stat st;
-    if (token && stat(cfg->trace_token_file, &st) == 0) l->token_mtime = st.st_mtim;
-    for (size_t i = 0; i < HARD_LIMIT; i++) l->slots[i].fd = -1;
-    pthread_mutex_init(&l->lock, NULL);
-    cond_init_monotonic(&l->wake);
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (v6 ? MHD_USE_IPv6 : 0);
+/* A libmicrohttpd daemon on the listener's address (or on listen_fd, the socket of the one it replaces),
+ * with TLS when web says so. web must outlive the daemon. */
+static struct MHD_Daemon *start_daemon(listener *l, const web_config *web, int listen_fd) {
+    char priorities[128];
+    web_config_tls_priorities(web, priorities, sizeof priorities);
+    struct MHD_OptionItem opts[16];
+    size_t n = 0;
+#define OPTION(option, value, ptr)                                                                                               \
+    opts[n++] = (struct MHD_OptionItem) { option, (intptr_t)(value), ptr }
+    if (listen_fd >= 0)
+        OPTION(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
+    else
+        OPTION(MHD_OPTION_SOCK_ADDR, 0, &l->addr);
+    OPTION(MHD_OPTION_CONNECTION_LIMIT, HARD_LIMIT, NULL);
+    OPTION(MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(l->cfg.request_timeout + 0.999), NULL);
     /* strict HTTP/1.1 (two Content-Length headers, a NUL or a space before the colon in a header: 400);
      * no per-address limit, since every user of a login node shares its address */
-    l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HARD_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 (unsigned int)(l->cfg.request_timeout + 0.999), MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED, request_done, l,
-                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_END);
-    if (!l->daemon) {
-        snprintf(err, errlen, "cannot listen on %s (address in use or not permitted)", address);
-        pthread_mutex_destroy(&l->lock);
-        pthread_cond_destroy(&l->wake);
+    OPTION(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
+    OPTION(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 65536, NULL);
+    OPTION(MHD_OPTION_NOTIFY_COMPLETED, request_done, l);
+    OPTION(MHD_OPTION_NOTIFY_CONNECTION, on_connection, l);
+    if (web->tls) {
+        OPTION(MHD_OPTION_HTTPS_MEM_CERT, 0, web->cert_pem);
+        OPTION(MHD_OPTION_HTTPS_MEM_KEY, 0, web->key_pem);
+        OPTION(MHD_OPTION_HTTPS_PRIORITIES, 0, priorities);
+        if (web->client_ca_pem) OPTION(MHD_OPTION_HTTPS_MEM_TRUST, 0, web->client_ca_pem); /* asks for a certificate */
+    }
+    OPTION(MHD_OPTION_END, 0, NULL);
+#undef OPTION
+    /* ITC: a SIGHUP that changes TLS hands the listening socket over to a new daemon (MHD_quiesce_daemon) */
+    unsigned int flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | (l->v6 ? MHD_USE_IPv6 : 0) | (web->tls ? MHD_USE_TLS : 0);
+    return MHD_start_daemon(flags, 0, NULL, NULL, handle, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+/* Takes a freshly read web configuration: users and headers at once, the remembered passwords forgotten. Under the lock. */
+static void use_web_config(listener *l, web_config *fresh) {
+    web_config_free(&l->web);
+    l->web = *fresh;
+    *fresh = (web_config){0};
+    free(l->passed);
+    l->passed = xcalloc(l->web.n_users + 1, sizeof *l->passed);
+    l->generation++;
+}
+
+static bool same_text(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+/* Whether going from a to b needs a new daemon (libmicrohttpd takes TLS settings only at its start). */
+static bool tls_differs(const web_config *a, const web_config *b) {
+    return a->tls != b->tls || !same_text(a->cert_pem, b->cert_pem) || !same_text(a->key_pem, b->key_pem) ||
+           !same_text(a->client_ca_pem, b->client_ca_pem) || a->client_auth != b->client_auth ||
+           a->min_version != b->min_version || a->max_version != b->max_version;
+}
+
+static void log_web_config(const char *msg, const listener *l) {
+    log_kv(LOG_INFO, msg, "file", l->cfg.web_config_file, "tls", l->web.tls ? "on" : "off", "basic_auth_users",
+           LOG_INT(l->web.n_users), NULL);
+}
+
+listener *listener_start(const listener_config *cfg, char *err, size_t errlen) {
+    listener *l = xcalloc(1, sizeof *l);
+    l->cfg = *cfg;
+    socklen_t alen;
+    if (resolve(cfg->address, &l->addr, &alen, &l->v6, err, errlen) < 0) {
+        free(l);
+        return NULL;
+    }
+    if (cfg->trace_token_file && !(l->token = read_secret(cfg->trace_token_file))) {
+        snprintf(err, errlen, "cannot read --trace.token-file %s (missing or empty)", cfg->trace_token_file);
+        free(l);
+        return NULL;
+    }
+    web_config web = {.min_version = TLS_V12, .max_version = TLS_V13};
+    char why[512];
+    if (cfg->web_config_file && !web_config_load(cfg->web_config_file, &web, why, sizeof why)) {
+        snprintf(err, errlen, "--web.config.file %s", why);
         free(l->token);
         free(l);
         return NULL;
     }
+    use_web_config(l, &web);
+    if (l->cfg.request_timeout <= 0) l->cfg.request_timeout = 10;
+    struct stat st;
+    if (l->token && stat(cfg->trace_token_file, &st) == 0) l->token_mtime = st.st_mtim;
+    for (size_t i = 0; i < HARD_LIMIT; i++) l->slots[i].fd = -1;
+    pthread_mutex_init(&l->lock, NULL);
+    cond_init_monotonic(&l->wake);
+    l->daemon = start_daemon(l, &l->web, -1);
+    if (!l->daemon) {
+        snprintf(err, errlen, "cannot listen on %s (address in use or not permitted%s)", cfg->address,
+                 l->web.tls ? ", or the TLS settings were refused" : "");
+        pthread_mutex_destroy(&l->lock);
+        pthread_cond_destroy(&l->wake);
+        web_config_free(&l->web);
+        free(l->passed);
+        free(l->token);
+        free(l);
+        return NULL;
+    }
+    if (cfg->web_config_file) log_web_config("web config file read", l);
     pthread_create(&l->watchdog, NULL, watch_deadlines, l);
     return l;
 }
 
-void listener_reload(listener *l) {
-    if (!l || !l->cfg.trace_token_file) return;
+/* SIGHUP: the web configuration again. A file that no longer reads or checks keeps what runs (logged);
+ * changed TLS settings move the listening socket to a new daemon, whose connections are new ones. */
+static void reload_web_config(listener *l) {
+    web_config fresh;
+    char why[512];
+    if (!web_config_load(l->cfg.web_config_file, &fresh, why, sizeof why)) {
+        log_kv(LOG_ERROR, "cannot re-read the web config file; keeping the running one", "error", why, NULL);
+        return;
+    }
     pthread_mutex_lock(&l->lock);
-    l->reload = true;
-    refresh_token(l);
+    bool restart = tls_differs(&l->web, &fresh);
     pthread_mutex_unlock(&l->lock);
+    web_config old = {0};
+    if (restart) {
+        struct MHD_Daemon *before = l->daemon;
+        MHD_socket fd = MHD_quiesce_daemon(before);
+        if (fd == MHD_INVALID_SOCKET) {
+            log_kv(LOG_ERROR, "cannot hand the listening socket to new TLS settings; keeping the running ones", NULL);
+            web_config_free(&fresh);
+            return;
+        }
+        struct MHD_Daemon *after = start_daemon(l, &fresh, fd);
+        bool took = after != NULL;
+        if (!took) after = start_daemon(l, &l->web, fd); /* the running settings again, on the same socket */
+        MHD_stop_daemon(before);
+        l->daemon = after;
+        if (!took) {
+            log_kv(LOG_ERROR,
+                   after ? "the new TLS settings were refused; keeping the running ones"
+                         : "the new TLS settings were refused, and the running ones could not restart: not listening",
+                   NULL);
+            web_config_free(&fresh);
+            return;
+        }
+    }
+    pthread_mutex_lock(&l->lock);                        /* one step: no request sees a configuration in between */
+    if (restart) old = l->web, l->web = (web_config){0}; /* the stopped daemon's TLS material, freed below */
+    use_web_config(l, &fresh);
+    pthread_mutex_unlock(&l->lock);
+    web_config_free(&old);
+    log_web_config(restart ? "web config file re-read; TLS settings changed" : "web config file re-read", l);
+}
+
+void listener_reload(listener *l) {
+    if (!l) return;
+    if (l->cfg.trace_token_file) {
+        pthread_mutex_lock(&l->lock);
+        l->reload = true;
+        refresh_token(l);
+        pthread_mutex_unlock(&l->lock);
+    }
+    if (l->cfg.web_config_file) reload_web_config(l);
 }
 
 void listener_metrics(listener *l, sample_set *ss) {
@@ -471,7 +718,13 @@ void listener_metrics(listener *l, sample_set *ss) {
                                   "Requests refused (400) for malformed headers: Content-Length headers that disagree "
                                   "(libmicrohttpd's strict mode refuses the rest itself, uncounted).",
                                   METRIC_COUNTER, NULL);
+    family *refused = ss_family(ss, "slurmpush_listener_refused_total",
+                                "Requests refused by --web.config.file: no or a wrong basic-auth password (401), "
+                                "no or an invalid client certificate (403).",
+                                METRIC_COUNTER, "reason", NULL);
     pthread_mutex_lock(&l->lock);
+    FAM_SET(refused, (double)l->refused[REFUSED_PASSWORD], "password");
+    FAM_SET(refused, (double)l->refused[REFUSED_CLIENT_CERT], "client_certificate");
     fam_set(malformed, (double)l->malformed, NULL);
     FAM_SET(closed, (double)l->closed[CLOSED_DEADLINE], "deadline");
     FAM_SET(closed, (double)l->closed[CLOSED_EVICTED], "evicted");
@@ -480,7 +733,7 @@ void listener_metrics(listener *l, sample_set *ss) {
 
 void listener_stop(listener *l) {
     if (!l) return;
-    MHD_stop_daemon(l->daemon);
+    if (l->daemon) MHD_stop_daemon(l->daemon);
     pthread_mutex_lock(&l->lock);
     l->stopping = true;
     pthread_cond_signal(&l->wake);
@@ -488,6 +741,8 @@ void listener_stop(listener *l) {
     pthread_join(l->watchdog, NULL);
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->wake);
+    web_config_free(&l->web);
+    free(l->passed);
     free(l->token);
     free(l);
 }

@@ -35,12 +35,13 @@ typedef struct {
     const char *trace_path;
     const char *trace_token_file; /* its first line is the bearer token; NULL: no authentication */
     size_t trace_max_body;
-    double request_timeout; /* seconds to a whole request */
+    double request_timeout;      /* seconds to a whole request */
+    const char *web_config_file; /* exporter-toolkit web config (TLS, basic auth, headers); NULL: none */
 } listener_config;
 
-/* NULL on error (err says why: also an unreadable or empty token file). */
+/* NULL on error (err says why: also an unreadable or empty token file, a web config file that does not check). */
 listener *listener_start(const listener_config *cfg, char *err, size_t errlen);
-/* SIGHUP: re-read what can be re-read (the token file), logged. */
+/* SIGHUP: re-read what can be re-read (the token file, the web config file), logged. Not concurrent with listener_stop. */
 void listener_reload(listener *l);
 /* The listener's counters: trace requests by HTTP status, connections it ended and why. */
 void listener_metrics(listener *l, sample_set *ss);

@@ -15,12 +15,13 @@
 
 typedef struct {
     agent *a;
+    pthread_mutex_t lock; /* guards l: main stops the listener only after taking it away from here */
     listener *l;
     sigset_t set;
 } signal_watch;
 
 /* Turns SIGTERM/SIGINT into an orderly stop and SIGHUP into a reload of what can be re-read
- * without a restart (the token files: the remote-write one is re-read at its next request anyway);
+ * without a restart (the token files, the web config file; the remote-write token is re-read at its next request anyway);
  * no code runs in signal context. */
 static void *watch_signals(void *arg) {
     signal_watch *w = arg;
@@ -28,8 +29,10 @@ static void *watch_signals(void *arg) {
         int sig = 0;
         sigwait(&w->set, &sig);
         if (sig != SIGHUP) break;
-        log_kv(LOG_INFO, "SIGHUP: re-reading the token files", NULL);
+        log_kv(LOG_INFO, "SIGHUP: re-reading the token files and the web config file", NULL);
+        pthread_mutex_lock(&w->lock);
         listener_reload(w->l);
+        pthread_mutex_unlock(&w->lock);
     }
     log_kv(LOG_INFO, "signal received; stopping", NULL);
     agent_request_stop(w->a);
@@ -76,7 +79,8 @@ int main(int argc, char **argv) {
                               .trace_path = cfg.trace_path,
                               .trace_token_file = cfg.trace_enabled ? cfg.trace_token_file : NULL,
                               .trace_max_body = (size_t)cfg.trace_max_body,
-                              .request_timeout = cfg.request_timeout};
+                              .request_timeout = cfg.request_timeout,
+                              .web_config_file = cfg.web_config_file};
         l = listener_start(&lc, err, sizeof err);
         if (!l) {
             log_kv(LOG_ERROR, "cannot start the listener", "error", err, NULL);
@@ -90,6 +94,7 @@ int main(int argc, char **argv) {
         agent_set_listener(a, l);
     }
     watch.a = a, watch.l = l;
+    pthread_mutex_init(&watch.lock, NULL);
     pthread_t watcher;
     pthread_create(&watcher, NULL, watch_signals, &watch);
     pthread_detach(watcher);
@@ -99,6 +104,9 @@ int main(int argc, char **argv) {
         rc = agent_run_once(a, NULL);
     else
         rc = agent_run(a);
+    pthread_mutex_lock(&watch.lock);
+    watch.l = NULL;
+    pthread_mutex_unlock(&watch.lock);
     listener_stop(l);
     agent_free(a);
     trace_table_free(traces);

@@ -60,6 +60,9 @@ static const table_row option_table[] = {
     {"web.request-timeout", OPT_SECONDS, IN_CONFIG, "10", NULL, AT(request_timeout),
      "Seconds a connection has to send a whole request (from its start, or from the previous answer); slower ones are "
      "closed."},
+    {"web.config.file", OPT_STRING, IN_CONFIG, NULL, NULL, AT(web_config_file),
+     "Prometheus exporter-toolkit web configuration (YAML, as node_exporter reads it): TLS (tls_server_config), basic auth "
+     "(basic_auth_users, bcrypt), response headers; for /metrics and /trace alike. Re-read on SIGHUP."},
     {"web.log-level", OPT_STRING, IN_CONFIG, "info", "LOGLEVEL", AT(log_level), "Log level: debug, info, warn (warning), error."},
     {"slurm.poll-limit", OPT_SECONDS, IN_CONFIG, "10", "POLL_LIMIT", AT(poll_limit),
      "Seconds between collection cycles; no Slurm command runs more often."},
@@ -422,7 +425,8 @@ static void print_help_man(const option_list *l) {
     printf(".SH SIGNALS\n.TP\n.B SIGTERM\\fR, \\fBSIGINT\nStop: running commands are ended, every live series is marked "
            "stale, pushes are finished or spooled: every endpoint at once, the Pushgateway DELETE included, within 5 s "
            "(or \\fB\\-\\-remote\\-write.timeout\\fR if shorter) and half a second.\n"
-           ".TP\n.B SIGHUP\nRe\\-read the token files (also re\\-read when they change).\n"
+           ".TP\n.B SIGHUP\nRe\\-read the token files (also re\\-read when they change) and the web configuration "
+           "file (\\fB\\-\\-web.config.file\\fR; one that does not check keeps the running one).\n"
            ".SH EXIT STATUS\n0 on a clean stop; 1 when \\fB\\-\\-once\\fR saw a collector or a push fail; 2 on a "
            "start\\-up error (one line on standard error says which).\n"
            ".SH FILES\n.TP\n.I /etc/default/slurmpush\nThe options the systemd unit passes (\\fBSLURMPUSH_ARGS\\fR).\n"

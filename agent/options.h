@@ -51,6 +51,7 @@ typedef struct config {
     char *listen_address;
     char *telemetry_path;
     double request_timeout;
+    char *web_config_file;
     char *log_level;
     /* collection */
     double poll_limit;

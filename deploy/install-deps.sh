@@ -1,6 +1,7 @@
 #!/bin/sh
 # install-deps.sh — install what slurmpush needs from Debian 12 packages.
-#   build : compiler, CMake, libraries (libcurl, protobuf-c, snappy, json-c, libmicrohttpd, zlib, libsystemd)
+#   build : compiler, CMake, libraries (libcurl, protobuf-c, snappy, json-c, libmicrohttpd, zlib, libsystemd,
+#           libyaml, libxcrypt, GnuTLS)
 #   test  : build + cmocka, clang-14 (libFuzzer, sanitizers), python3, curl, ss (test helpers)
 #   package: the packaging tools (dpkg-shlibdeps, lintian, rpmbuild, systemd-analyze) and git
 #   lab   : the real receivers and Slurm clusters used by the integration tests (22.05 on the host; 24.11 and
@@ -9,8 +10,9 @@
 set -eu
 want=${*:-build}
 build="gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libsnappy-dev \
-  libcurl4-openssl-dev libjson-c-dev libmicrohttpd-dev zlib1g-dev libsystemd-dev ca-certificates"
-test="libcmocka-dev clang-14 libclang-rt-14-dev python3 curl procps iproute2"
+  libcurl4-openssl-dev libjson-c-dev libmicrohttpd-dev zlib1g-dev libsystemd-dev libyaml-dev libcrypt-dev libgnutls28-dev \
+  ca-certificates"
+test="libcmocka-dev clang-14 libclang-rt-14-dev python3 curl procps iproute2 openssl"
 package="git dpkg-dev fakeroot lintian rpm systemd file"
 lab="munge slurmctld slurmd slurm-client slurmdbd mariadb-server prometheus prometheus-pushgateway victoria-metrics \
   curl python3 procps debootstrap zstd iproute2"

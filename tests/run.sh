@@ -1,9 +1,10 @@
 #!/bin/sh
 # run.sh — the test command (README "Tests"): installs every dependency from Debian 12
-# packages, builds twice (plain, and AddressSanitizer + UndefinedBehaviorSanitizer), runs the
-# whole ctest suite (unit, fixtures, CLI behaviour, the real labs' integration) under the
-# sanitizers, fuzzes every parser (targets in parallel), then runs everything but the
-# integration tests under the plain build (ctest -j), whose ctest summary closes the output.
+# packages, builds three times (plain, AddressSanitizer + UndefinedBehaviorSanitizer, and
+# ThreadSanitizer), runs the whole ctest suite (unit, fixtures, CLI behaviour, the real labs'
+# integration) under ASan+UBSan, fuzzes every parser (targets in parallel), runs the unit tests
+# and one integration test under TSan, then everything but the integration tests under the
+# plain build (ctest -j), whose ctest summary closes the output.
 set -eu
 cd "$(dirname "$0")/.."
 T0=$(date +%s)
@@ -33,10 +34,26 @@ stage "tests under ASan+UBSan"
 stage "fuzzing the parsers (libFuzzer, clang-14; ${FUZZ_SECONDS:-20} s each)"
 CC=clang-14 cmake -S . -B build-fuzz -DSLURMPUSH_FUZZ=ON -DSLURMPUSH_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
-# one target per collector (the registry's list), the trace body and host lists (seeded with the
-# reservations' output: its Nodes= lists), as many at once as there are cores
-build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4 }' | { cat; echo trace:trace_info_body; echo hostlist:reservations; } |
+# one target per collector (the registry's list), the trace body, host lists (seeded with the
+# reservations' output: its Nodes= lists) and the web config file, as many at once as there are cores
+build/slurmpush --list-collectors | awk -F'\t' '{ print $1 ":" $4 }' | { cat; echo trace:trace_info_body; echo hostlist:reservations; echo webconfig:web-config; } |
   xargs -P "$jobs" -n 1 sh tests/fuzz/run_one.sh || { echo "fuzzing found a crash (above)"; exit 1; }
+
+# data races: the unit tests (the binary's own threads included: listener, senders, collectors) and one
+# integration test on the real lab, under ThreadSanitizer; any report fails the stage. ASLR off for
+# the stage: TSan's fixed shadow layout and a kernel's high mmap randomisation do not always agree.
+stage "build (ThreadSanitizer)"
+cmake -S . -B build-tsan -DSLURMPUSH_TSAN=ON -DSLURMPUSH_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-tsan -j"$jobs" >/dev/null
+stage "tests under ThreadSanitizer (unit, fixtures, and integration_lab)"
+rm -rf "$SRC/build-tsan/reports" && mkdir -p "$SRC/build-tsan/reports"
+(cd build-tsan && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$SRC/build-tsan/reports/tsan" \
+  setarch "$(uname -m)" -R ctest -j"$jobs" -L "unit|fixture" --output-on-failure &&
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$SRC/build-tsan/reports/tsan" \
+  setarch "$(uname -m)" -R ctest -R "^integration_lab$" --output-on-failure)
+if ls "$SRC/build-tsan/reports/"tsan* >/dev/null 2>&1; then
+  head -60 "$SRC/build-tsan/reports/"tsan*; echo "ThreadSanitizer reported data races (above)"; exit 1
+fi
 
 # the integration tests ran once, under the sanitizers; the plain build runs the rest
 stage "tests (plain build; integration: above, under ASan+UBSan)"
