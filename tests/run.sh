@@ -47,9 +47,10 @@ cmake -S . -B build-tsan -DSLURMPUSH_TSAN=ON -DSLURMPUSH_TESTS=ON -DCMAKE_BUILD_
 cmake --build build-tsan -j"$jobs" >/dev/null
 stage "tests under ThreadSanitizer (unit, fixtures, and integration_lab)"
 rm -rf "$SRC/build-tsan/reports" && mkdir -p "$SRC/build-tsan/reports"
-(cd build-tsan && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$SRC/build-tsan/reports/tsan" \
+TSAN="halt_on_error=1:second_deadlock_stack=1:suppressions=$SRC/tests/tsan.supp:log_path=$SRC/build-tsan/reports/tsan"
+(cd build-tsan && TSAN_OPTIONS="$TSAN" \
   setarch "$(uname -m)" -R ctest -j"$jobs" -L "unit|fixture" --output-on-failure &&
-  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$SRC/build-tsan/reports/tsan" \
+  TSAN_OPTIONS="$TSAN" \
   setarch "$(uname -m)" -R ctest -R "^integration_lab$" --output-on-failure)
 if ls "$SRC/build-tsan/reports/"tsan* >/dev/null 2>&1; then
   head -60 "$SRC/build-tsan/reports/"tsan*; echo "ThreadSanitizer reported data races (above)"; exit 1
