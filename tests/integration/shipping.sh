@@ -22,13 +22,7 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 finish() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  # the fair-share panels need usage: an account's LevelFS is inf (no series) until a priority calculation
-# (PriorityCalcPeriod=1, a minute) has seen its jobs run, so a fresh lab waits for the first one
-finite_levelfs() { sshare -a -l -P -o Account,User,LevelFS 2>/dev/null |
-  awk -F'|' 'NR > 1 && $2 == "" && $3 != "" && $3 != "inf" && $1 !~ /root/' | grep -q .; }
-for _ in $(seq 90); do finite_levelfs && break; sleep 1; done
-check "the lab's accounts have fair-share usage (a finite LevelFS)" finite_levelfs
-scontrol delete reservationname=slurmpush-ship >/dev/null 2>&1
+  scontrol delete reservationname=slurmpush-ship >/dev/null 2>&1
   [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
   echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?
 }
@@ -46,6 +40,12 @@ bash "$LAB/metrics-up.sh" > "$WORK/metrics-up.log" 2>&1 || true # installs the r
 if [ "$(squeue -h -t R -o %i | wc -l)" -lt 3 ] || [ "$(squeue -h -t R -p gpu -o %i | wc -l)" = 0 ]; then
   bash "$LAB/slurm-jobs.sh" > "$WORK/jobs.log" 2>&1 || { cat "$WORK/jobs.log"; bad "lab jobs"; }
 fi
+# the fair-share panels need usage: an account's LevelFS is inf (no series) until a priority calculation
+# (PriorityCalcPeriod=1, a minute) has seen its jobs run, so a fresh lab waits for the first one
+finite_levelfs() { sshare -a -l -P -o Account,User,LevelFS 2>/dev/null |
+  awk -F'|' 'NR > 1 && $2 == "" && $3 != "" && $3 != "inf" && $1 !~ /root/' | grep -q .; }
+for _ in $(seq 90); do finite_levelfs && break; sleep 1; done
+check "the lab's accounts have fair-share usage (a finite LevelFS)" finite_levelfs
 scontrol delete reservationname=slurmpush-ship >/dev/null 2>&1
 scontrol create reservationname=slurmpush-ship nodes=c4 starttime=now+7days duration=120 users=alice >/dev/null ||
   bad "a reservation for the reservation panels"
