@@ -484,6 +484,36 @@ static int url_error(char *err, size_t errlen, const char *option, const char *u
     return -1;
 }
 
+/* TLS settings only go with https:// (an http:// URL would send the data in the clear, whatever they say),
+ * a key only with its certificate, and every file there from the start (else each request fails later). */
+static int validate_tls(const endpoint_options *e, const char *url, char *err, size_t errlen) {
+    if (!strncmp(url, "http://", 7) && (e->ca_file || e->cert_file || e->key_file || e->server_name)) {
+        snprintf(err, errlen,
+                 "TLS options (--remote-write.tls.*) for %s, an http:// URL: it would go in the clear; use https:// "
+                 "(or give TLS options per URL)",
+                 url);
+        return -1;
+    }
+    if (e->key_file && !e->cert_file) {
+        snprintf(err, errlen, "--remote-write.tls.key-file needs --remote-write.tls.cert-file for %s", url);
+        return -1;
+    }
+    const struct {
+        const char *option, *path;
+    } files[] = {{"ca-file", e->ca_file}, {"cert-file", e->cert_file}, {"key-file", e->key_file}};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        size_t len = 0;
+        char *text = files[i].path ? read_file(files[i].path, 1 << 20, &len) : NULL;
+        bool ok = text && len;
+        if (text) memset(text, 0, len), free(text); /* a key file is a secret */
+        if (files[i].path && !ok) {
+            snprintf(err, errlen, "cannot read --remote-write.tls.%s %s", files[i].option, files[i].path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* One endpoint's rules: headers that do not touch the protocol's own, one kind of auth, secrets
  * readable, a known protocol. url names the endpoint in errors ("" for the defaults), without its secrets. */
 static int validate_endpoint(endpoint_options *e, const char *url, char *err, size_t errlen) {
@@ -536,7 +566,7 @@ static int validate_endpoint(endpoint_options *e, const char *url, char *err, si
         }
         e->password[strcspn(e->password, "\r\n")] = '\0';
     }
-    return 0;
+    return validate_tls(e, url, err, errlen);
 }
 
 /* Orders the --label pairs so that the reserved "__" ones (a receiver's __replica__) come last:

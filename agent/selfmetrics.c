@@ -58,6 +58,10 @@ void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
                                 METRIC_COUNTER, "endpoint", "protocol", "result", NULL);
     family *retries = ss_family(ss, "slurmpush_sender_retries_total", "Attempts that failed and were retried.", METRIC_COUNTER,
                                 "endpoint", "protocol", NULL);
+    family *transport = ss_family(ss, "slurmpush_sender_transport_errors_total",
+                                  "Attempts that got no HTTP answer, by cause: tls (a certificate refused, a failed "
+                                  "handshake: nothing was sent), connect, timeout, other.",
+                                  METRIC_COUNTER, "endpoint", "protocol", "kind", NULL);
     family *qreq = ss_family(ss, "slurmpush_sender_queue_requests", "Requests waiting to be sent.", METRIC_GAUGE, "endpoint",
                              "protocol", NULL);
     family *qbytes =
@@ -85,6 +89,7 @@ void emit_sender_metrics(sample_set *ss, const endpoint_ref *eps, size_t n) {
         FAM_SET(samples, (double)st.samples_dropped, e, p, "rejected");
         FAM_SET(samples, (double)st.samples_evicted, e, p, "evicted");
         FAM_SET(retries, (double)st.retries, e, p);
+        for (int k = 0; k < N_TRANSPORT; k++) FAM_SET(transport, (double)st.transport_errors[k], e, p, transport_error_names[k]);
         FAM_SET(qreq, (double)st.queue_requests, e, p);
         FAM_SET(qbytes, (double)st.queue_bytes, e, p);
         if (st.spooled) {

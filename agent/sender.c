@@ -252,6 +252,32 @@ static bool use_v2(sender *s, const item *it) {
     return v2;
 }
 
+const char *const transport_error_names[N_TRANSPORT] = {"tls", "connect", "timeout", "other"};
+
+/* detail: libcurl's message. Under TLS 1.3 a client certificate is refused after the handshake, by an
+ * alert the first read meets ("OpenSSL SSL_read: … alert bad certificate"): a receive error that is TLS. */
+static transport_error transport_cause(CURLcode rc, const char *detail) {
+    if ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) && strstr(detail, "SSL")) return TRANSPORT_TLS;
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION: /* a certificate that does not verify: CA, dates, name */
+    case CURLE_SSL_CONNECT_ERROR:        /* the handshake: versions, ciphers, a client certificate refused */
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED: return TRANSPORT_TLS;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT: return TRANSPORT_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT: return TRANSPORT_TIMEOUT;
+    default: return TRANSPORT_OTHER;
+    }
+}
+
 /* One attempt; returns the verdict and fills the status and Retry-After (seconds, -1: none). */
 static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status, double *retry_after) {
     response_head body = {0};
@@ -260,14 +286,24 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(v2 ? it->len_v2 : it->len));
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, v2 ? s->headers_v2 : s->headers);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    char detail[CURL_ERROR_SIZE] = ""; /* libcurl's own words: "SSL certificate problem: certificate has expired" */
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
     double t0 = mono_seconds();
     CURLcode rc = curl_easy_perform(curl);
     double took = mono_seconds() - t0;
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     *status = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    transport_error cause = transport_cause(rc, detail);
     pthread_mutex_lock(&s->lock);
     s->stats.last_request_seconds = took;
+    if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK) s->stats.transport_errors[cause]++;
     pthread_mutex_unlock(&s->lock);
+    if (rc != CURLE_OK && cause == TRANSPORT_TLS) {
+        log_kv(LOG_ERROR, "TLS failed: nothing sent; will retry (fix the certificate or the TLS options)", "endpoint", s->name,
+               "error", detail[0] ? detail : curl_easy_strerror(rc), "samples", LOG_INT(it->samples), NULL);
+        return SEND_RETRY;
+    }
     /* a receiver that does not take 2.0: 415, 400, or a 2xx that wrote nothing (a 1.0 receiver
      * decodes a 2.0 body as an empty 1.0 request); the same samples go again as 1.0 at once */
     if (v2 && rc == CURLE_OK && (*status == 415 || *status == 400 || (*status / 100 == 2 && !receiver_wrote(curl)))) {
@@ -289,7 +325,10 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
     const char *level_msg =
         v == SEND_DROP ? "receiver rejected the request; dropping it (not retried)" : "send failed; will retry";
     log_kv(v == SEND_DROP ? LOG_ERROR : LOG_WARN, level_msg, "endpoint", s->name, "status", LOG_INT(*status), "error",
-           rc == CURLE_OK ? "" : curl_easy_strerror(rc), "response", body.text, "samples", LOG_INT(it->samples), NULL);
+           rc == CURLE_OK ? ""
+           : detail[0]    ? detail
+                          : curl_easy_strerror(rc),
+           "response", body.text, "samples", LOG_INT(it->samples), NULL);
     return v;
 }
 

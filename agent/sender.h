@@ -40,11 +40,17 @@ typedef struct {
     const char *proxy_url; /* "": none (the environment's proxy variables are ignored) */
 } sender_config;
 
+/* Why an attempt got no HTTP answer: TLS (a certificate refused either way, a handshake that failed: a
+ * setting to fix, never a reason to send in the clear), a connection not made, no answer in time, else. */
+typedef enum { TRANSPORT_TLS, TRANSPORT_CONNECT, TRANSPORT_TIMEOUT, TRANSPORT_OTHER, N_TRANSPORT } transport_error;
+extern const char *const transport_error_names[N_TRANSPORT];
+
 typedef struct {
     uint64_t requests_ok, samples_sent;
     uint64_t requests_dropped, samples_dropped; /* 4xx other than 429: never resent */
     uint64_t requests_evicted, samples_evicted; /* queue full: oldest dropped */
     uint64_t retries;
+    uint64_t transport_errors[N_TRANSPORT]; /* attempts without an HTTP answer, by cause */
     size_t queue_requests, queue_bytes;
     int64_t last_success_ms;
     int last_status;                                        /* HTTP status of the last attempt, 0 = network error */

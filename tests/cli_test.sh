@@ -26,7 +26,10 @@ for alias in slurm.squeue-cli slurm.sinfo-cli slurm.collect-licenses slurm.lic-c
   slurm.collect-limits slurm.sacctmgr-cli; do
   check "--help names the seed's spelling --$alias" bash -c "'$BIN' --help | grep -qF -- '[also --$alias]'"
 done
-for args in "--bogus" "--remote-write.url=nope" "--label=a-b=c" "--label=__name__=x" "--slurm.poll-limit=-3" "-web.log-level=loud"; do
+for args in "--bogus" "--remote-write.url=nope" "--label=a-b=c" "--label=__name__=x" "--slurm.poll-limit=-3" "-web.log-level=loud" \
+  "--remote-write.url=http://127.0.0.1:1/w --remote-write.tls.ca-file=$FIX/squeue.txt" \
+  "--remote-write.url=https://127.0.0.1:1/w --remote-write.tls.ca-file=/nonexistent/ca.pem" \
+  "--remote-write.url=https://127.0.0.1:1/w --remote-write.tls.key-file=$FIX/squeue.txt"; do
   "$BIN" $args >/dev/null 2>/tmp/slurmpush-cli-err.$$; rc=$?
   check "start-up error for $args (exit 2, one clear line)" test $rc = 2 -a "$(wc -l </tmp/slurmpush-cli-err.$$)" = 1
 done
