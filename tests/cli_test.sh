@@ -93,7 +93,8 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 pid=$!
 for i in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/-/ready" && break; sleep 0.1; done
 t=$(curl -s -o /tmp/slurmpush-cli-m.$$ -w '%{time_total}' "http://127.0.0.1:$port/metrics")
-check "/metrics answers within 100 ms while squeue hangs" awk -v t="$t" 'BEGIN { exit !(t < 0.1) }'
+echo "# figures: /metrics answered in $t s while squeue hangs (blocked, it would take the 60 s timeout)"
+check "/metrics answers while squeue hangs (within a second, not the command's 60 s)" awk -v t="$t" 'BEGIN { exit !(t < 1) }'
 check "/metrics has the node series" grep -q '^slurm_cpus_total 10$' /tmp/slurmpush-cli-m.$$
 check "/metrics content type is text 0.0.4" bash -c "curl -sI http://127.0.0.1:$port/metrics | grep -qi 'content-type: text/plain; version=0.0.4'"
 check "POST /metrics is 405" bash -c "test \$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x http://127.0.0.1:$port/metrics) = 405"

@@ -21,6 +21,7 @@ fails=0 passes=0
 ok() { passes=$((passes + 1)); echo "ok   - $*"; }
 bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+wait_for() { local end=$(($(date +%s) + $1)); shift; until "$@"; do [ "$(date +%s)" -ge $end ] && return 1; sleep 0.2; done; }
 DAEMON=
 finish() { [ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null; bash "$HERE/../lab/metrics-up.sh" >/dev/null 2>&1; rm -rf "$WORK"
   echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?; }
@@ -41,7 +42,9 @@ receivers() { # stop|start Prometheus and VictoriaMetrics (only those, by their 
 }
 
 start
-sleep 5
+# the outage begins once the receivers have taken some of it
+delivered() { curl -fsS "$PROM/api/v1/query" --data-urlencode "query=slurm_cpus_total{cluster=\"$C\"}" | grep -q '"value"'; }
+wait_for 20 delivered
 receivers stop
 echo "# receivers down for ${OUTAGE_S}s; agent: SIGTERM + restart, then SIGKILL + restart, during the outage"
 sleep $((OUTAGE_S / 3))
@@ -89,8 +92,10 @@ FPORT=${SLURMPUSH_FULL_PORT:-29094}
   --remote-write.url=http://127.0.0.1:1/api/v1/write --remote-write.spool-dir="$WORK/full" --remote-write.spool-max-bytes=16384 \
   2> "$WORK/full.log" &
 DAEMON=$!
-sleep 7
-evicted=$(curl -fsS http://127.0.0.1:$FPORT/metrics | awk -F' ' '/^slurmpush_sender_requests_total\{.*result="evicted"/ { print $2 }')
+evicted_now() { curl -fsS http://127.0.0.1:$FPORT/metrics | awk -F' ' '/^slurmpush_sender_requests_total\{.*result="evicted"/ { print $2 }'; }
+some_evicted() { [ "$(evicted_now)" -gt 0 ] 2>/dev/null; }
+wait_for 30 some_evicted
+evicted=$(evicted_now)
 check "full spool: the oldest requests dropped and logged" grep -q 'spool full: dropped the oldest segment' "$WORK/full.log"
 check "full spool: counted in slurmpush_sender_requests_total{result=\"evicted\"} ($evicted)" test "${evicted:-0}" -gt 0
 spooled=$(du -sb "$WORK/full" | cut -f1)

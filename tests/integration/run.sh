@@ -19,6 +19,13 @@ fails=0 passes=0
 ok() { passes=$((passes + 1)); echo "ok   - $*"; }
 bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# waits (bounded) for a condition instead of sleeping a guess: wait_for SECONDS COMMAND...
+wait_for() { local end=$(($(date +%s) + $1)); shift; until "$@"; do [ "$(date +%s)" -ge $end ] && return 1; sleep 0.2; done; }
+samples_in() { # SELECTOR: Prometheus's count of its samples over the last minute
+  curl -fsS "$PROM/api/v1/query" --data-urlencode "query=count_over_time($1[1m])" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)'
+}
+at_least() { test "$(samples_in "$1")" -ge "$2"; }
 finish() { [ -n "${DAEMON:-}" ] && kill "$DAEMON" 2>/dev/null; rm -rf "$WORK"; echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?; }
 trap finish EXIT
 
@@ -48,7 +55,8 @@ counts() { python3 "$HERE/../check_counts.py" "${INPUTS[@]}" "$@"; }
 check "Prometheus: every family of every collector equals the independent count" \
   counts --prometheus $PROM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\",job=\"\"}"
 curl -fsS "$VM/internal/force_flush" >/dev/null
-sleep 1
+vm_has() { curl -fsS "$VM/api/v1/query" --data-urlencode "query=count({__name__=~\"slurm_.+\",cluster=\"$CLUSTER\"})" | grep -q '"value"'; }
+wait_for 10 vm_has
 check "VictoriaMetrics: every family of every collector equals the independent count" \
   counts --prometheus $VM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\"}"
 curl -fsS "$PGW/metrics" | grep -E "^slurm_[a-z_]+\{.*instance=\"$CLUSTER\"" > "$WORK/pgw.txt"
@@ -72,11 +80,10 @@ M=${CLUSTER}m
 "$BIN" --label cluster=$M --slurm.poll-limit=1 --web.listen-address= --remote-write.timeout=30 \
   --remote-write.url=http://127.0.0.1:1/api/v1/write --remote-write.url=$PROM/api/v1/write 2> "$WORK/multi.log" &
 MPID=$!
-sleep 5
+wait_for 15 at_least "slurm_cpus_total{cluster=\"$M\",job=\"\"}" 3
 kill -TERM $MPID; wait $MPID
-got=$(curl -fsS "$PROM/api/v1/query" --data-urlencode "query=count_over_time(slurm_cpus_total{cluster=\"$M\",job=\"\"}[1m])" |
-  python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
-check "a dead endpoint does not hold back a live one ($got samples in 5 s at 1 s cycles)" test "$got" -ge 3
+got=$(samples_in "slurm_cpus_total{cluster=\"$M\",job=\"\"}")
+check "a dead endpoint does not hold back a live one ($got samples at 1 s cycles, beside a 30 s timeout)" test "$got" -ge 3
 
 # Pushgateway: a grouping value that needs @base64, gzip bodies (the default), the group deleted at shutdown
 GI="rack 7/${CLUSTER}"
@@ -104,7 +111,8 @@ done
 N_COLLECTORS=$("$BIN" --list-collectors | awk -F'\t' '$6 != "-"' | wc -l)
 check "all $N_COLLECTORS collectors succeeded (slurmpush_collector_success == 1)" \
   test "$(query "slurmpush_collector_success{cluster=\"$CLUSTER\",job=\"\"} == 1")" = "$N_COLLECTORS"
-check "Prometheus stored labels sorted and without empty values (feature=\"\" dropped)" \
+# (label order within a series is checked on the bodies themselves: unit_encode; Prometheus' API returns a map)
+check "Prometheus stored no empty label values (feature=\"\" dropped)" \
   test "$(curl -fsS "$PROM/api/v1/series" --data-urlencode "match[]=slurm_feature_total{cluster=\"$CLUSTER\"}" | grep -c '"feature"')" = 0
 
 # ---- the daemon: several cycles, /metrics served, every cycle pushed
@@ -112,11 +120,10 @@ PORT=${SLURMPUSH_PORT:-29092}
 "$BIN" --label cluster=${CLUSTER}d --slurm.poll-limit=2 --web.listen-address=127.0.0.1:$PORT \
   --remote-write.url=$PROM/api/v1/write 2> "$WORK/daemon.log" &
 DAEMON=$!
-sleep 7
+wait_for 20 at_least "slurm_cpus_total{cluster=\"${CLUSTER}d\"}" 3
 check "/metrics serves the lab cluster" bash -c "curl -fsS http://127.0.0.1:$PORT/metrics | grep -q '^slurm_cpus_total{cluster=\"${CLUSTER}d\"} [1-9]'"
-samples=$(curl -fsS "$PROM/api/v1/query" --data-urlencode "query=count_over_time(slurm_cpus_total{cluster=\"${CLUSTER}d\"}[1m])" |
-  python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
-check "daemon pushed one sample per cycle (got $samples in ~7 s at 2 s cycles)" test "${samples:-0}" -ge 3
+samples=$(samples_in "slurm_cpus_total{cluster=\"${CLUSTER}d\"}")
+check "daemon pushed one sample per cycle (got $samples at 2 s cycles)" test "${samples:-0}" -ge 3
 kill -TERM $DAEMON; wait $DAEMON; rc=$?; DAEMON=
 check "daemon stops on SIGTERM with exit 0" test $rc = 0
 check "daemon logged in logfmt and no error" bash -c "grep -q 'level=info msg=starting' '$WORK/daemon.log' && ! grep -q 'level=error' '$WORK/daemon.log'"
@@ -167,8 +174,9 @@ check "Prometheus: the vanished series is stale (instant query empty)" \
   test "$(query "slurm_user_state_total{cluster=\"$S\",username=\"$VU\"}")" = 0
 check "Prometheus: the surviving series is there" test "$(query "slurm_user_state_total{cluster=\"$S\",username=\"$SU\"}")" -ge 1
 kill -TERM $DAEMON; wait $DAEMON; DAEMON=
-sleep 1
-check "at shutdown every series is marked stale" test "$(query "{cluster=\"$S\"}")" = 0
+none_left() { test "$(query "{cluster=\"$S\"}")" = 0; }
+wait_for 10 none_left
+check "at shutdown every series is marked stale" none_left
 
 # ---- a real job run through the wrapper: slurm_proc_* while it runs, stale after it ends
 T=${CLUSTER}t
