@@ -630,6 +630,14 @@ static int validate(config *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "--pushgateway.job must not be empty");
         return -1;
     }
+    /* grouping values are label values: the Pushgateway refuses a push whose group is not UTF-8 */
+    const char *grouping[][2] = {{"--pushgateway.job", cfg->pushgateway_job},
+                                 {"--pushgateway.instance", cfg->pushgateway_instance}};
+    for (size_t i = 0; i < 2; i++)
+        if (grouping[i][1] && !utf8_valid(grouping[i][1])) {
+            snprintf(err, errlen, "%s is not valid UTF-8", grouping[i][0]);
+            return -1;
+        }
     if (validate_endpoint(&cfg->rw_default, "", err, errlen) < 0) return -1;
     for (size_t i = 0; i < cfg->remote_write_urls.n; i++) {
         resolve_endpoint(&cfg->rw_endpoints[i], &cfg->rw_default);

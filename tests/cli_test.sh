@@ -29,7 +29,9 @@ done
 for args in "--bogus" "--remote-write.url=nope" "--label=a-b=c" "--label=__name__=x" "--slurm.poll-limit=-3" "-web.log-level=loud" \
   "--remote-write.url=http://127.0.0.1:1/w --remote-write.tls.ca-file=$FIX/squeue.txt" \
   "--remote-write.url=https://127.0.0.1:1/w --remote-write.tls.ca-file=/nonexistent/ca.pem" \
-  "--remote-write.url=https://127.0.0.1:1/w --remote-write.tls.key-file=$FIX/squeue.txt"; do
+  "--remote-write.url=https://127.0.0.1:1/w --remote-write.tls.key-file=$FIX/squeue.txt" \
+  "--pushgateway.url=http://127.0.0.1:1 --pushgateway.job=$(printf 'bad\377')" \
+  "--pushgateway.url=http://127.0.0.1:1 --pushgateway.instance=$(printf 'caf\351')"; do
   "$BIN" $args >/dev/null 2>/tmp/slurmpush-cli-err.$$; rc=$?
   check "start-up error for $args (exit 2, one clear line)" test $rc = 2 -a "$(wc -l </tmp/slurmpush-cli-err.$$)" = 1
 done

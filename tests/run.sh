@@ -18,7 +18,12 @@ stop_labs() {
   bash "$SRC/tests/lab/metrics-down.sh"
 }
 LABS_LOG="$SRC/build-labs-down.log"
-trap 'stop_labs > "$LABS_LOG" 2>&1 || true' EXIT
+# KEEP_LABS=1 leaves them up for a developer's next run (the tests reuse a running lab); CI never sets it
+if [ "${KEEP_LABS:-0}" = 1 ]; then
+  trap 'echo "labs kept running (KEEP_LABS=1); stop them: tests/lab/*-down.sh"' EXIT
+else
+  trap 'stop_labs > "$LABS_LOG" 2>&1 || true' EXIT
+fi
 trap 'exit 143' INT TERM # so that the EXIT trap runs on a signal too
 sh deploy/install-deps.sh test package lab
 jobs=$(nproc)
