@@ -13,27 +13,14 @@ import tempfile
 import threading
 import time
 
+from harness import check, fixture_args, free_port, summary
+
 BIN, FIX = sys.argv[1], sys.argv[2]
-results = []
-
-
-def check(name, ok, detail=""):
-    ok = bool(ok)
-    results.append(ok)
-    print(("ok   - " if ok else "FAIL - ") + name + ("" if ok else f" ({detail})"), flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def defaults(lab):
-    """The collectors on by default read the fixture set, never the machine's Slurm (fixture_args.sh)."""
-    out = subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "fixture_args.sh"), BIN, lab, "defaults"],
-                         capture_output=True, text=True, check=True).stdout.split("\n")
-    return [a for a in out if a and "jobs.command" not in a and "nodes.command" not in a]
+    """The fixture's arguments but its jobs and nodes commands (given below as the seed's flags)."""
+    return [a for a in fixture_args(BIN, lab) if "jobs.command" not in a and "nodes.command" not in a]
 
 
 def start(*extra):
@@ -306,8 +293,7 @@ def main():
         p.terminate()
         p.wait()
         os.unlink(f.name)
-    print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
-    return 0 if all(results) else 1
+    return summary()
 
 
 if __name__ == "__main__":

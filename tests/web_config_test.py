@@ -9,7 +9,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -17,24 +16,13 @@ import tempfile
 import time
 import warnings
 
+from harness import check, fixture_args, free_port, summary
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import crypt  # bcrypt hashes for the test's users (Python 3.11: deprecated, still there)
 BIN, FIX = sys.argv[1], sys.argv[2]
 LAB = f"{FIX}/lab-22.05"
-results = []
-
-
-def check(name, ok, detail=""):
-    ok = bool(ok)
-    results.append(ok)
-    print(("ok   - " if ok else "FAIL - ") + name + ("" if ok else f" ({detail})"), flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def openssl(*args):
@@ -57,9 +45,7 @@ def make_certificates(d):
 
 
 def defaults():
-    out = subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "fixture_args.sh"), BIN, LAB, "defaults"],
-                         capture_output=True, text=True, check=True).stdout.split("\n")
-    return [a for a in out if a]
+    return fixture_args(BIN, LAB)
 
 
 class Agent:
@@ -228,8 +214,7 @@ def main():
     check(f"client certificate refusals are counted ({counted} of 3)", counted == 3)
     b.stop()
     subprocess.run(["rm", "-rf", d])
-    print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
-    return 0 if all(results) else 1
+    return summary()
 
 
 if __name__ == "__main__":

@@ -17,11 +17,7 @@ VM=http://127.0.0.1:${VM_PORT:-28428}
 BASE=${BASE:-${TMPDIR:-/tmp}/slurmpush-lab-metrics}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/slurmpush-outage.XXXXXX")
 C=outage$(date +%s)$$
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok   - $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-wait_for() { local end=$(($(date +%s) + $1)); shift; until "$@"; do [ "$(date +%s)" -ge $end ] && return 1; sleep 0.2; done; }
+source "$HERE/harness.sh" # ok, bad, check, wait_for (its finish is replaced below)
 DAEMON=
 finish() { [ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null; bash "$HERE/../lab/metrics-up.sh" >/dev/null 2>&1; rm -rf "$WORK"
   echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?; }

@@ -15,12 +15,7 @@ PGW=http://127.0.0.1:${PGW_PORT:-29091}
 VM=http://127.0.0.1:${VM_PORT:-28428}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/slurmpush-it.XXXXXX")
 CLUSTER=it$(date +%s)$$
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok   - $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# waits (bounded) for a condition instead of sleeping a guess: wait_for SECONDS COMMAND...
-wait_for() { local end=$(($(date +%s) + $1)); shift; until "$@"; do [ "$(date +%s)" -ge $end ] && return 1; sleep 0.2; done; }
+source "$HERE/harness.sh" # ok, bad, check, wait_for (its finish is replaced below)
 samples_in() { # SELECTOR: Prometheus's count of its samples over the last minute
   curl -fsS "$PROM/api/v1/query" --data-urlencode "query=count_over_time($1[1m])" |
     python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)'

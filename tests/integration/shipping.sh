@@ -15,19 +15,8 @@ SRC=$(cd "$HERE/../.." && pwd)
 LAB=$HERE/../lab
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/slurmpush-ship.XXXXXX")
 CLUSTER=ship$(date +%s)$$
-fails=0 passes=0 PIDS=()
-ok() { passes=$((passes + 1)); echo "ok   - $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-finish() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  scontrol delete reservationname=slurmpush-ship >/dev/null 2>&1
-  [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
-  echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?
-}
-trap finish EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$HERE/harness.sh"
+trap 'scontrol delete reservationname=slurmpush-ship >/dev/null 2>&1; finish' EXIT
 wait_http() { for _ in $(seq 300); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 count() { # URL EXPR: the value of a one-series query (0 when empty)
   curl -fsS "$1/api/v1/query" --data-urlencode "query=$2" |

@@ -13,18 +13,8 @@ FIX=$HERE/../../fixtures/lab-22.05
 mapfile -t FIXARGS < <(bash "$HERE/../fixture_args.sh" "$BIN" "$FIX" defaults)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/slurmpush-tls.XXXXXX")
 C=tls$(date +%s)$$
-fails=0 passes=0 PIDS=()
-ok() { passes=$((passes + 1)); echo "ok   - $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-finish() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
-  echo "$passes passed, $fails failed"; [ $fails = 0 ]; exit $?
-}
+source "$HERE/harness.sh"
 trap finish EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 command -v prometheus >/dev/null && command -v victoria-metrics >/dev/null || bash "$HERE/../lab/metrics-up.sh" >/dev/null 2>&1
 
 # ---- certificates: a CA, another CA; receivers' certificates (one for receiver.test only, one expired); a client's
