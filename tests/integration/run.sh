@@ -49,9 +49,9 @@ check "every collector's output kept for the count ($((${#INPUTS[@]} / 2)) colle
 counts() { python3 "$HERE/../check_counts.py" "${INPUTS[@]}" "$@"; }
 check "Prometheus: every family of every collector equals the independent count" \
   counts --prometheus $PROM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\",job=\"\"}"
-curl -fsS "$VM/internal/force_flush" >/dev/null
-vm_has() { curl -fsS "$VM/api/v1/query" --data-urlencode "query=count({__name__=~\"slurm_.+\",cluster=\"$CLUSTER\"})" | grep -q '"value"'; }
-wait_for 10 vm_has
+vm_has() { curl -fsS "$VM/internal/force_flush" >/dev/null &&
+  curl -fsS "$VM/api/v1/query" --data-urlencode "query=count({__name__=~\"slurm_.+\",cluster=\"$1\"})" | grep -q '"value"'; }
+wait_for 10 vm_has "$CLUSTER"
 check "VictoriaMetrics: every family of every collector equals the independent count" \
   counts --prometheus $VM --match "{__name__=~\"slurm_.+\",cluster=\"$CLUSTER\"}"
 curl -fsS "$PGW/metrics" | grep -E "^slurm_[a-z_]+\{.*instance=\"$CLUSTER\"" > "$WORK/pgw.txt"
@@ -66,7 +66,7 @@ check "both receivers made slurmpush fall back to 1.0 (2xx that wrote nothing)" 
 v2counts() { counts "$@"; }
 check "remote-write 2.0 with fallback: Prometheus has every family right" \
   v2counts --prometheus $PROM --match "{__name__=~\"slurm_.+\",cluster=\"$V2\",job=\"\"}"
-curl -fsS "$VM/internal/force_flush" >/dev/null; sleep 1
+wait_for 10 vm_has "$V2"
 check "remote-write 2.0 with fallback: VictoriaMetrics has every family right" \
   v2counts --prometheus $VM --match "{__name__=~\"slurm_.+\",cluster=\"$V2\"}"
 
@@ -92,8 +92,9 @@ print(sum(1 for g in groups if g["labels"].get("instance") == sys.argv[1] and "s
 for i in $(seq 40); do [ "$(in_pgw)" = 1 ] && break; sleep 0.25; done
 check "Pushgateway: gzip body, instance \"$GI\" (a / needs @base64) stored" test "$(in_pgw)" = 1
 kill -TERM $PG_PID; wait $PG_PID
-sleep 0.5
-check "Pushgateway: the group is deleted at shutdown" test "$(in_pgw)" = 0
+pgw_gone() { test "$(in_pgw)" = 0; }
+wait_for 5 pgw_gone
+check "Pushgateway: the group is deleted at shutdown" pgw_gone
 
 query() { curl -fsS "$PROM/api/v1/query" --data-urlencode "query=$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))'; }
 for fam in slurm_info slurm_lic_total slurm_daemon_thread_count slurm_rpc_msg_type_count slurm_lic_scrape_error slurm_diag_scrape_error \
@@ -144,17 +145,19 @@ S=${CLUSTER}s
   --remote-write.url=$PROM/api/v1/write --remote-write.url=$VM/api/v1/write 2> "$WORK/stale.log" &
 DAEMON=$!
 for i in $(seq 100); do [ "$(cat "$WORK/q.count" 2>/dev/null || echo 0)" -ge 6 ] && break; sleep 0.1; done
-sleep 1
-curl -fsS "$VM/internal/force_flush" >/dev/null; sleep 1
 nulls() { # selector -> "<null count> <values count> <last value is null>"
   curl -fsS "$VM/api/v1/export" --data-urlencode "match[]=$1" | python3 -c '
 import json, sys
 lines = [json.loads(l) for l in sys.stdin if l.strip()]
 v = lines[0]["values"] if lines else []
 print(sum(x is None for x in v), len(v), int(bool(v) and v[-1] is None))'; }
+# the vanished series' marker is the condition to wait for: pushed after the sixth run, then flushed
+marked() { curl -fsS "$VM/internal/force_flush" >/dev/null; read -r n _ _ <<<"$(nulls "$1")"; [ "${n:-0}" -ge 1 ]; }
+wait_for 15 marked "slurm_user_state_total{cluster=\"$S\",username=\"$VU\",state=\"$VST\"}"
 read -r n total last <<<"$(nulls "slurm_user_state_total{cluster=\"$S\",username=\"$VU\",state=\"$VST\"}")"
 check "vanished user series ($VU $VST): exactly one stale marker, the last of $total samples" test "$n" = 1 -a "$last" = 1 -a "$total" -ge 3
 c4state=$(awk -F'|' '$1 == "c4" { print $3; exit }' "$WORK/sinfo.txt")
+wait_for 10 marked "slurm_node_count_per_state{cluster=\"$S\",state=\"$c4state\"}"
 read -r n total last <<<"$(nulls "slurm_node_count_per_state{cluster=\"$S\",state=\"$c4state\"}")"
 check "vanished node-state series ($c4state): exactly one stale marker" test "$n" = 1 -a "$last" = 1
 if [ -n "$VA" ]; then
