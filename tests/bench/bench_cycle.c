@@ -1,6 +1,7 @@
 /* bench_cycle.c — one full cycle on CLI output in files: run the commands (cat), parse,
  * aggregate, encode remote-write (protobuf + snappy) and text; print CPU seconds of this
- * process, its peak RSS and the payload bytes. A program, not a test: it prints figures.
+ * process, its peak RSS and the payload bytes, then the parse floor (floor.c: squeue and sinfo
+ * read once, split and summed) and the cycle's ratio to it. A program, not a test: it prints figures.
  *   bench_cycle DIR   (every collector whose output DIR holds as STEM.txt, e.g. from gen_cluster) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "agent/collector.h"
 #include "encode/remote_write.h"
 #include "encode/text.h"
+#include "floor.h"
 
 static void discard(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, size_t len_v2, size_t samples) {
     free(body_v2);
@@ -92,5 +94,12 @@ int main(int argc, char **argv) {
            ru.ru_maxrss / 1024.0, st.requests, st.raw_bytes, st.compressed_bytes, text.len);
     buf_free(&text);
     for (size_t k = 0; k < n_sets; k++) ss_free((sample_set *)sets[k]);
+    /* the floor, measured after the cycle so that its memory does not hide in the cycle's peak
+     * (BENCH_NO_FLOOR=1: the cycle alone, for instructions.sh) */
+    if (getenv("BENCH_NO_FLOOR")) return 0;
+    double f0 = cpu_seconds();
+    size_t floor_bytes = parse_floor(argv[1]);
+    double floor_s = cpu_seconds() - f0, cycle_s = t_text - t0 - baselines;
+    printf("floor_bytes=%zu floor_cpu_s=%.3f cycle_to_floor=%.1f\n", floor_bytes, floor_s, floor_s > 0 ? cycle_s / floor_s : 0);
     return 0;
 }
