@@ -139,7 +139,7 @@ static void test_per_endpoint_options(void **st) {
     config cfg;
     assert_int_equal(
         parse(&cfg, (const char *[]){"--remote-write.header=X-Scope-OrgID: everyone", "--remote-write.url=http://127.0.0.1:1/a",
-                                     "--remote-write.header=X-Extra: a", "--remote-write.url=http://127.0.0.1:2/b",
+                                     "--remote-write.header=X-Extra: a", "--remote-write.url=https://127.0.0.1:2/b",
                                      "--remote-write.protocol=v2", "--remote-write.tls.server-name=receiver.example", NULL}),
         OPTIONS_OK);
     assert_int_equal(cfg.remote_write_urls.n, 2);
@@ -152,6 +152,11 @@ static void test_per_endpoint_options(void **st) {
     assert_int_equal(b->headers.n, 1);
     assert_true(b->v2);
     assert_string_equal(b->server_name, "receiver.example");
+    options_free(&cfg);
+    /* TLS settings for an http:// URL would change nothing: the data would go in the clear; refused */
+    assert_int_equal(parse(&cfg, (const char *[]){"--remote-write.url=http://127.0.0.1:2/b",
+                                                  "--remote-write.tls.server-name=receiver.example", NULL}),
+                     OPTIONS_ERROR);
     options_free(&cfg);
     /* the reserved headers are refused wherever they are given */
     assert_int_equal(
