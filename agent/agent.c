@@ -634,13 +634,19 @@ static void drain_at_stop(agent *a) {
 
 /* At shutdown every live series is marked stale, stamped with the shutdown time. */
 static void push_shutdown_markers(agent *a) {
-    int64_t now = now_ms();
     for (size_t i = 0; i < a->n_collectors; i++) {
         collector_rt *rt = &a->collectors[i];
         if (rt->has_thread) pthread_join(rt->thread, NULL); /* cancelled: ends at once */
         rt->has_thread = false;
-        push_vanished(a, rt->latest, NULL, now);
     }
+    /* stamped after every run has ended and after every sample pushed: a run that finished during the stop
+     * pushed its samples already, and a marker older than them would be refused as out of order */
+    int64_t now = now_ms();
+    for (size_t i = 0; i < a->n_collectors; i++)
+        if (a->collectors[i].latest && a->collectors[i].latest->timestamp_ms >= now)
+            now = a->collectors[i].latest->timestamp_ms + 1;
+    if (a->prev_self && a->prev_self->timestamp_ms >= now) now = a->prev_self->timestamp_ms + 1;
+    for (size_t i = 0; i < a->n_collectors; i++) push_vanished(a, a->collectors[i].latest, NULL, now);
     push_vanished(a, a->prev_self, NULL, now);
 }
 
