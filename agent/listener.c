@@ -109,12 +109,7 @@ static void answering(listener *l, struct MHD_Connection *c) {
 /* The web configuration's headers (Strict-Transport-Security, …), on every response. */
 static void add_configured_headers(listener *l, struct MHD_Response *r) {
     pthread_mutex_lock(&l->lock);
-    for (size_t i = 0; i < l->web.n_headers; i++) {
-        const char *line = l->web.headers[i], *colon = strchr(line, ':');
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(colon - line), line);
-        MHD_add_response_header(r, name, colon + 2);
-    }
+    for (size_t i = 0; i < l->web.n_headers; i++) MHD_add_response_header(r, l->web.headers[i].name, l->web.headers[i].value);
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -155,12 +150,7 @@ static unsigned int http_status(trace_verdict v) {
 }
 
 /* Constant time, so the token cannot be guessed byte by byte from response times. */
-static bool same_secret(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la; i++) diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-    return diff == 0;
-}
+static bool same_secret(const char *a, const char *b) { return strlen(a) == strlen(b) && same_bytes(a, b, strlen(a)); }
 
 /* Re-reads the trace token when its file changed (or on SIGHUP), so a rotated token works without a
  * restart; a file that became unreadable or empty keeps the last good token (logged). Under the lock. */
@@ -277,12 +267,6 @@ static bool malformed_headers(struct MHD_Connection *c) {
 }
 
 /* ---- access (--web.config.file): client certificates and basic auth, on every path ---- */
-
-static bool same_bytes(const unsigned char *a, const unsigned char *b, size_t n) {
-    unsigned char diff = 0;
-    for (size_t i = 0; i < n; i++) diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
 
 /* Whether the client's certificate satisfies client_auth_type; GnuTLS verifies it against
  * client_ca_file (the chain, and that it is valid now). */

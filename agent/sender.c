@@ -199,22 +199,27 @@ static void spool_incoming(sender *s) {
     publish_spool(s);
 }
 
-/* Sleeps up to seconds (a backoff), waking early when the sender is stopped. Bodies handed over
- * meanwhile go to the spool at once: a crash during a long backoff must not take them along. */
+/* While the sender's thread waits for a receiver (a backoff, a transfer), bodies handed over meanwhile go
+ * to the spool at once: a crash then must not take them along. */
+static void spool_while_waiting(sender *s) {
+    if (!s->cfg.durable) return;
+    pthread_mutex_lock(&s->lock);
+    bool handed = s->incoming.head != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (handed) spool_incoming(s);
+}
+
+/* Sleeps up to seconds (a backoff), waking early when the sender is stopped or something is handed over. */
 static void pause_for(sender *s, double seconds) {
     struct timespec until;
     monotonic_deadline(&until, seconds);
-    pthread_mutex_lock(&s->lock);
-    while (!s->stopping) {
-        if (s->cfg.durable && s->incoming.head) {
-            pthread_mutex_unlock(&s->lock);
-            spool_incoming(s);
-            pthread_mutex_lock(&s->lock);
-            continue;
-        }
-        if (pthread_cond_timedwait(&s->changed, &s->lock, &until) != 0) break;
+    for (bool more = true; more;) {
+        spool_while_waiting(s);
+        pthread_mutex_lock(&s->lock);
+        bool handed = s->cfg.durable && s->incoming.head; /* came since the look above: spool it first */
+        more = !s->stopping && (handed || pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0) && !s->stopping;
+        pthread_mutex_unlock(&s->lock);
     }
-    pthread_mutex_unlock(&s->lock);
 }
 
 typedef struct {
@@ -299,11 +304,6 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
     s->stats.last_request_seconds = took;
     if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK) s->stats.transport_errors[cause]++;
     pthread_mutex_unlock(&s->lock);
-    if (rc != CURLE_OK && cause == TRANSPORT_TLS) {
-        log_kv(LOG_ERROR, "TLS failed: nothing sent; will retry (fix the certificate or the TLS options)", "endpoint", s->name,
-               "error", detail[0] ? detail : curl_easy_strerror(rc), "samples", LOG_INT(it->samples), NULL);
-        return SEND_RETRY;
-    }
     /* a receiver that does not take 2.0: 415, 400, or a 2xx that wrote nothing (a 1.0 receiver
      * decodes a 2.0 body as an empty 1.0 request); the same samples go again as 1.0 at once */
     if (v2 && rc == CURLE_OK && (*status == 415 || *status == 400 || (*status / 100 == 2 && !receiver_wrote(curl)))) {
@@ -322,9 +322,11 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
     if (*retry_after > s->cfg.max_retry_after_s) *retry_after = s->cfg.max_retry_after_s;
     send_verdict v = classify_response(*status, rc == CURLE_OK);
     if (v == SEND_DONE) return v;
-    const char *level_msg =
-        v == SEND_DROP ? "receiver rejected the request; dropping it (not retried)" : "send failed; will retry";
-    log_kv(v == SEND_DROP ? LOG_ERROR : LOG_WARN, level_msg, "endpoint", s->name, "status", LOG_INT(*status), "error",
+    bool tls = rc != CURLE_OK && cause == TRANSPORT_TLS;
+    const char *msg = v == SEND_DROP ? "receiver rejected the request; dropping it (not retried)"
+                      : tls          ? "TLS failed: nothing sent; will retry (fix the certificate or the TLS options)"
+                                     : "send failed; will retry";
+    log_kv(v == SEND_DROP || tls ? LOG_ERROR : LOG_WARN, msg, "endpoint", s->name, "status", LOG_INT(*status), "error",
            rc == CURLE_OK ? ""
            : detail[0]    ? detail
                           : curl_easy_strerror(rc),
@@ -332,9 +334,13 @@ static send_verdict attempt(sender *s, CURL *curl, const item *it, long *status,
     return v;
 }
 
-static int check_abort(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+/* libcurl's progress callback, in the sender's thread during a transfer: a hung receiver must not keep
+ * what is handed over meanwhile in memory either. */
+static int during_transfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return ((sender *)userdata)->abort_transfer ? 1 : 0;
+    sender *s = userdata;
+    spool_while_waiting(s);
+    return s->abort_transfer ? 1 : 0;
 }
 
 static CURL *make_handle(sender *s) {
@@ -349,7 +355,7 @@ static CURL *make_handle(sender *s) {
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, during_transfer);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
     /* only the configured proxy: the environment's proxy variables are not followed silently */
     curl_easy_setopt(curl, CURLOPT_PROXY, s->cfg.proxy_url ? s->cfg.proxy_url : "");

@@ -99,6 +99,13 @@ void buf_free(buf *b) {
     *b = (buf){0};
 }
 
+bool same_bytes(const void *a, const void *b, size_t n) {
+    const unsigned char *x = a, *y = b;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; i++) diff |= (unsigned char)(x[i] ^ y[i]);
+    return diff == 0;
+}
+
 uint64_t hash_bytes(const void *data, size_t n) {
     /* FNV-1a: short keys, no adversary controls which keys we insert in bulk */
     const unsigned char *p = data;

@@ -45,6 +45,8 @@ typedef struct {
 } htab;
 
 uint64_t hash_bytes(const void *data, size_t n);
+/* a and b equal over n bytes, in time that does not depend on where they differ (secrets, hashes). */
+bool same_bytes(const void *a, const void *b, size_t n);
 /* Finds key; returns its index or -1. */
 long htab_find(const htab *h, const char *key, size_t klen);
 /* Inserts key (which must stay valid) with the next index (= old count); returns it. */

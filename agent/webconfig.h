@@ -23,6 +23,10 @@ typedef struct {
 } web_user;
 
 typedef struct {
+    char *name, *value; /* an http_server_config.headers entry */
+} web_header;
+
+typedef struct {
     bool tls;                 /* tls_server_config with a certificate */
     char *cert_pem, *key_pem; /* the contents of cert_file and key_file */
     char *client_ca_pem;      /* client_ca_file's, or NULL */
@@ -30,7 +34,7 @@ typedef struct {
     tls_version min_version, max_version;
     web_user *users;
     size_t n_users;
-    char **headers; /* "Name: value", for every response */
+    web_header *headers; /* for every response */
     size_t n_headers;
 } web_config;
 
@@ -43,10 +47,9 @@ void web_config_free(web_config *wc);
 /* The GnuTLS priority string for the version range ("NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"). */
 void web_config_tls_priorities(const web_config *wc, char *out, size_t len);
 
-/* True if password is the user's (bcrypt, through libxcrypt's crypt_rn). Slow on purpose (the hash's
- * cost): callers cache what passed. An unknown user costs the same as a wrong password. */
-bool web_config_password_ok(const web_config *wc, const char *user, const char *password);
-/* True if password hashes to hash (bcrypt's own check, in constant time). */
+/* True if password hashes to hash (bcrypt, through libxcrypt's crypt_rn; compared in constant time). Slow on
+ * purpose (the hash's cost): callers remember what passed, and check an unknown user against some user's
+ * hash so that it costs the same. */
 bool web_config_hash_matches(const char *hash, const char *password);
 
 #endif

@@ -295,14 +295,20 @@ static void capture_v2(void *ctx, uint8_t *body, size_t len, uint8_t *body_v2, s
     free(body_v2);
 }
 
-static void test_remote_write_v2_same_samples(void **st) {
-    (void)st;
+/* example_set with cluster="c1", encoded as 1.0 and 2.0 into c; the set, for the caller to free. */
+static sample_set *encode_example_both_ways(captured_v2 *c) {
     sample_set *ss = example_set();
     label_pair extra[] = {{"cluster", "c1"}};
-    captured_v2 c = {0};
     rw_stats stats;
     const sample_set *sets[] = {ss};
-    rw_encode(sets, 1, extra, 1, 2000, true, capture_v2, &c, &stats);
+    rw_encode(sets, 1, extra, 1, 2000, true, capture_v2, c, &stats);
+    return ss;
+}
+
+static void test_remote_write_v2_same_samples(void **st) {
+    (void)st;
+    captured_v2 c = {0};
+    sample_set *ss = encode_example_both_ways(&c);
     assert_non_null(c.req);
     assert_string_equal(c.req->symbols[0], "");
     assert_int_equal(c.req->n_timeseries, c.v1->n_timeseries);
@@ -330,12 +336,8 @@ static void test_remote_write_v2_same_samples(void **st) {
  * and type from the metadata; every symbol once. */
 static void test_remote_write_v2_golden(void **st) {
     (void)st;
-    sample_set *ss = example_set();
-    label_pair extra[] = {{"cluster", "c1"}};
     captured_v2 c = {0};
-    rw_stats stats;
-    const sample_set *sets[] = {ss};
-    rw_encode(sets, 1, extra, 1, 2000, true, capture_v2, &c, &stats);
+    sample_set *ss = encode_example_both_ways(&c);
     const char *want[] = {
         "slurm_user_state_total{cluster=c1,state=PENDING,username=alice} 2 @1700000000123 gauge \"total jobs per state per "
         "user\"",

@@ -380,6 +380,41 @@ static void test_spooled_at_once_during_a_backoff(void **st) {
     assert_int_equal(system(cmd), 0);
 }
 
+/* The same while a receiver hangs: it takes the connection and never answers (a listening socket no one
+ * accepts on); what is handed over during the transfer is on disk before the transfer ends. */
+static void test_spooled_at_once_during_a_hung_transfer(void **st) {
+    (void)st;
+    int hung = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof addr;
+    assert_int_equal(bind(hung, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(hung, 8), 0);
+    assert_int_equal(getsockname(hung, (struct sockaddr *)&addr, &alen), 0);
+    char url[64], dir[] = "/tmp/slurmpush-sender-hung-XXXXXX", err[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", ntohs(addr.sin_port));
+    assert_non_null(mkdtemp(dir));
+    sender_config cfg = {.url = url,
+                         .method = "POST",
+                         .headers = rw_headers,
+                         .timeout_s = 600,
+                         .durable = spool_open(dir, 1 << 20, err, sizeof err)};
+    sender *s = sender_start(&cfg);
+    send_text(s, "a");
+    sender_stats stats = {0};
+    for (int i = 0; i < 500 && stats.queue_requests != 1; i++) usleep(10 * 1000), sender_get_stats(s, &stats);
+    uint64_t before = stats.spool_bytes;
+    usleep(200 * 1000); /* "a" is in flight, and stays so: nothing answers */
+    send_text(s, "b");
+    for (int i = 0; i < 500 && stats.spool_bytes == before; i++) usleep(10 * 1000), sender_get_stats(s, &stats);
+    assert_true(stats.spool_bytes > before);
+    assert_int_equal(stats.requests_ok + stats.retries, 0); /* still the first attempt */
+    sender_stop(s);
+    close(hung);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_auth_and_tenant_headers(void **st) {
     (void)st;
     receiver r = {0};
@@ -572,6 +607,7 @@ int main(void) {
         cmocka_unit_test(test_queue_full_drops_oldest),
         cmocka_unit_test(test_spool_survives_a_restart_in_order),
         cmocka_unit_test(test_spooled_at_once_during_a_backoff),
+        cmocka_unit_test(test_spooled_at_once_during_a_hung_transfer),
         cmocka_unit_test(test_auth_and_tenant_headers),
         cmocka_unit_test(test_remote_write_v2_and_fallback),
         cmocka_unit_test(test_server_name),
